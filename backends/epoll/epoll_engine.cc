@@ -1,0 +1,344 @@
+#include "backends/epoll/epoll_engine.hh"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/sys/counted.hh"
+#include "server/http_date.hh"
+
+namespace zc {
+
+namespace {
+
+constexpr int max_events = 256;
+// Accepts per wake-up, so one busy listener cannot starve the connections.
+constexpr int accept_batch = 64;
+// How long a lingering close waits for the peer to stop sending.
+constexpr std::int64_t linger_ms = 2000;
+// Back-off after the process ran out of descriptors.
+constexpr std::int64_t emfile_pause_ms = 100;
+constexpr std::size_t discard_size = 16384;
+
+// Tags for the two descriptors that are not connections.
+char listener_tag;
+char wake_tag;
+
+constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+
+}  // namespace
+
+struct epoll_engine::conn : timer_node {
+  conn(const config& cfg, handler& h) : proto(cfg, h) {}
+  sys::unique_fd fd;
+  connection proto;
+  bool in_use = false;
+  bool readable = false;       // a read may find data
+  bool write_blocked = false;  // the last send said EAGAIN; wait for EPOLLOUT
+  bool peer_shut = false;      // EPOLLRDHUP seen: the peer sent FIN
+  bool lingering = false;
+};
+
+epoll_engine::epoll_engine(worker_context ctx, std::unique_ptr<sender> s)
+    : ctx_(std::move(ctx)),
+      cfg_(*ctx_.cfg),
+      sender_(std::move(s)),
+      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
+      handler_(cfg_, cache_),
+      timers_{timer_list{t_header, cfg_.server.header_timeout.count()},
+              timer_list{t_idle, cfg_.server.idle_timeout.count()},
+              timer_list{t_send, cfg_.server.send_timeout.count()},
+              timer_list{t_linger, linger_ms}},
+      discard_(std::make_unique<char[]>(discard_size)) {
+  ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!ep_ || !wake_)
+    throw std::runtime_error(std::string("epoll set-up: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &listener_tag;
+  if (sys::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, ctx_.listener.get(), &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl(listener): ") + std::strerror(errno));
+  ev.data.ptr = &wake_tag;
+  if (sys::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl(eventfd): ") + std::strerror(errno));
+}
+
+epoll_engine::~epoll_engine() {
+  for (auto& c : conns_)
+    if (c->in_use) close_conn(*c);
+}
+
+void epoll_engine::stop() noexcept {
+  if (!stop_requested_.exchange(true)) sys::eventfd_write(wake_.get(), 1);
+}
+
+void epoll_engine::run() {
+  epoll_event events[max_events];
+  for (;;) {
+    std::int64_t now = monotonic_ms();
+    int n = sys::epoll_wait(ep_.get(), events, max_events, wait_timeout(now));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("worker {}: epoll_wait: {}", ctx_.id, std::strerror(errno));
+      break;
+    }
+    now = monotonic_ms();
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &listener_tag) {
+        accept_ready(now);
+      } else if (tag == &wake_tag) {
+        std::uint64_t v;
+        sys::eventfd_read(wake_.get(), &v);
+        begin_drain(now);
+      } else {
+        on_event(*static_cast<conn*>(tag), events[i].events, now);
+      }
+    }
+    expire(now);
+    if (draining_ && (live_ == 0 || now >= drain_deadline_)) break;
+  }
+  for (auto& c : conns_)
+    if (c->in_use) close_conn(*c);
+}
+
+int epoll_engine::wait_timeout(std::int64_t now) const {
+  std::int64_t next = INT64_MAX;
+  for (const auto& t : timers_)
+    if (!t.empty()) next = std::min(next, t.front()->deadline_ms);
+  if (draining_) next = std::min(next, drain_deadline_);
+  if (accept_resume_ != 0) next = std::min(next, accept_resume_);
+  if (next == INT64_MAX) return -1;
+  // The coarse clock ticks every few milliseconds: wait at least 1 ms so a
+  // deadline due "now" is not spun on.
+  return static_cast<int>(std::clamp<std::int64_t>(next - now, 1, 60'000));
+}
+
+void epoll_engine::refuse(int fd) {
+  // Over the connection limit: a short 503 if the socket takes it at once,
+  // then close. The connections already served are not disturbed.
+  sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  sys::close(fd);
+}
+
+void epoll_engine::accept_ready(std::int64_t now) {
+  if (draining_ || accept_resume_ != 0) return;
+  for (int i = 0; i < accept_batch; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    int fd = sys::accept4(ctx_.listener.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listener is level-triggered and would wake us at once again:
+        // take it out of the set for a moment instead of spinning.
+        spdlog::warn("worker {}: accept4: {}; pausing accepts for {} ms", ctx_.id,
+                     std::strerror(errno), emfile_pause_ms);
+        sys::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, ctx_.listener.get(), nullptr);
+        accept_resume_ = now + emfile_pause_ms;
+        return;
+      }
+      spdlog::error("worker {}: accept4: {}", ctx_.id, std::strerror(errno));
+      return;
+    }
+    if (live_ >= cfg_.server.max_connections) {
+      refuse(fd);
+      continue;
+    }
+    conn* c;
+    if (!free_.empty()) {
+      c = free_.back();
+      free_.pop_back();
+    } else {
+      conns_.push_back(std::make_unique<conn>(cfg_, handler_));
+      c = conns_.back().get();
+    }
+    c->fd.reset(fd);
+    c->proto.reset();
+    c->proto.peer = peer;
+    c->in_use = true;
+    c->readable = c->write_blocked = c->peer_shut = c->lingering = false;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (sys::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      spdlog::error("worker {}: epoll_ctl(add): {}", ctx_.id, std::strerror(errno));
+      c->fd.reset();
+      c->in_use = false;
+      free_.push_back(c);
+      continue;
+    }
+    ++live_;
+    // No read yet: the registration itself reports data already queued,
+    // and reading now would cost an EAGAIN whenever none is.
+    arm(*c, t_header, now);
+  }
+}
+
+void epoll_engine::on_event(conn& c, std::uint32_t events, std::int64_t now) {
+  if (!c.in_use) return;
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    // Both directions gone (or an error pending): nothing more can be sent.
+    if (!(events & EPOLLIN) || c.lingering) return close_conn(c);
+    c.peer_shut = true;
+  }
+  if (events & EPOLLRDHUP) c.peer_shut = true;
+  if (events & (EPOLLIN | EPOLLRDHUP)) c.readable = true;
+  if (events & EPOLLOUT) c.write_blocked = false;
+  if (c.lingering) return linger_read(c);
+  drive(c, now);
+}
+
+void epoll_engine::drive(conn& c, std::int64_t now) {
+  for (;;) {
+    if (c.proto.replying()) {
+      if (c.write_blocked) return;
+      reply& r = c.proto.current();
+      send_result res = sender_->send(c.fd.get(), r);
+      if (res.status == send_status::again) {
+        c.write_blocked = true;
+        arm(c, t_send, now);
+        return;
+      }
+      if (res.status == send_status::failed) {
+        if (res.err == 0)
+          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
+                       res.op);
+        else if (res.err != EPIPE && res.err != ECONNRESET)
+          spdlog::debug("worker {}: {}: {}", ctx_.id, res.op, std::strerror(res.err));
+        return close_conn(c);
+      }
+      sender_->release(r.scratch);
+      const bool linger = c.proto.linger_on_close();
+      if (c.proto.reply_sent()) {
+        if (linger) return start_linger(c, now);
+        return close_conn(c);
+      }
+      continue;
+    }
+    switch (c.proto.advance(now)) {
+      case connection::step::send:
+        disarm(c);  // a whole head arrived: its header/idle deadline is over
+        continue;
+      case connection::step::close:
+        return close_conn(c);
+      case connection::step::need_input:
+        break;
+    }
+    if (!c.readable) {
+      if (c.proto.has_partial_request()) {
+        // From the first byte of a head to its end, however slowly it
+        // trickles in: re-arming on every byte would let a slow client
+        // hold the connection forever.
+        if (c.list != t_header) arm(c, t_header, now);
+      } else {
+        arm(c, c.proto.requests() == 0 ? t_header : t_idle, now);
+      }
+      return;
+    }
+    std::span<char> space = c.proto.read_space();
+    ssize_t n = sys::recv(c.fd.get(), space.data(), space.size(), 0);
+    if (n > 0) {
+      c.proto.commit(static_cast<std::size_t>(n));
+      // A short read drained the socket; the next byte brings a new edge.
+      // Not after FIN, though: that edge has already been delivered.
+      if (static_cast<std::size_t>(n) < space.size() && !c.peer_shut) c.readable = false;
+      continue;
+    }
+    if (n == 0) return close_conn(c);  // peer closed; a partial request dies with it
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c.readable = false;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    return close_conn(c);
+  }
+}
+
+void epoll_engine::start_linger(conn& c, std::int64_t now) {
+  // Send FIN, then read and drop what the peer still sends until it closes
+  // or the linger time ends. Closing at once with unread input would make
+  // the kernel answer with RST, which can destroy the reply in flight.
+  if (sys::shutdown(c.fd.get(), SHUT_WR) != 0) return close_conn(c);
+  c.lingering = true;
+  arm(c, t_linger, now);
+  linger_read(c);
+}
+
+void epoll_engine::linger_read(conn& c) {
+  while (c.readable) {
+    ssize_t n = sys::recv(c.fd.get(), discard_.get(), discard_size, 0);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c.readable = false;
+      return;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return close_conn(c);
+  }
+}
+
+void epoll_engine::arm(conn& c, timer_kind k, std::int64_t now) {
+  disarm(c);
+  timers_[k].push(c, now);
+}
+
+void epoll_engine::disarm(conn& c) {
+  if (c.list >= 0) timers_[static_cast<std::size_t>(c.list)].remove(c);
+}
+
+void epoll_engine::expire(std::int64_t now) {
+  if (accept_resume_ != 0 && now >= accept_resume_ && !draining_) {
+    accept_resume_ = 0;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listener_tag;
+    sys::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, ctx_.listener.get(), &ev);
+  }
+  for (auto& t : timers_) {
+    while (!t.empty() && t.front()->deadline_ms <= now) {
+      conn& c = static_cast<conn&>(*t.front());
+      close_conn(c);
+    }
+  }
+}
+
+void epoll_engine::begin_drain(std::int64_t now) {
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = now + cfg_.server.shutdown_timeout.count();
+  // Stop accepting: new connections are refused by the kernel from here on.
+  sys::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, ctx_.listener.get(), nullptr);
+  ctx_.listener.reset();
+  for (auto& p : conns_) {
+    conn& c = *p;
+    if (!c.in_use) continue;
+    if (c.proto.replying() || c.lingering)
+      c.proto.finish_after_current();
+    else
+      close_conn(c);
+  }
+}
+
+void epoll_engine::close_conn(conn& c) {
+  if (!c.in_use) return;
+  disarm(c);
+  sender_->release(c.proto.current().scratch);
+  c.proto.reset();
+  c.fd.reset();  // closing the last reference also leaves the epoll set
+  c.in_use = false;
+  free_.push_back(&c);
+  --live_;
+}
+
+}  // namespace zc

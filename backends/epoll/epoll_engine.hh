@@ -1,0 +1,67 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "backends/engine.hh"
+#include "backends/sender.hh"
+#include "backends/timer_list.hh"
+#include "backends/worker.hh"
+#include "server/connection.hh"
+#include "server/file_cache.hh"
+#include "server/handler.hh"
+
+namespace zc {
+
+// Readiness by epoll, edge-triggered: each socket is registered once for
+// input and output at accept and never modified again, so a keep-alive
+// request costs no epoll_ctl. A read that returns less than the space
+// offered means the queue is empty, so the engine waits for the next edge
+// instead of making the extra read that would only say EAGAIN.
+class epoll_engine final : public engine {
+ public:
+  epoll_engine(worker_context ctx, std::unique_ptr<sender> s);
+  ~epoll_engine() override;
+
+  std::string_view name() const noexcept override { return "epoll"; }
+  void run() override;
+  void stop() noexcept override;
+
+ private:
+  struct conn;
+  enum timer_kind : int { t_header, t_idle, t_send, t_linger, t_count };
+
+  void accept_ready(std::int64_t now);
+  void on_event(conn& c, std::uint32_t events, std::int64_t now);
+  void drive(conn& c, std::int64_t now);
+  void linger_read(conn& c);
+  void start_linger(conn& c, std::int64_t now);
+  void close_conn(conn& c);
+  void arm(conn& c, timer_kind k, std::int64_t now);
+  void disarm(conn& c);
+  void expire(std::int64_t now);
+  int wait_timeout(std::int64_t now) const;
+  void begin_drain(std::int64_t now);
+  void refuse(int fd);
+
+  worker_context ctx_;
+  const config& cfg_;
+  std::unique_ptr<sender> sender_;
+  file_cache cache_;
+  handler handler_;
+  sys::unique_fd ep_;
+  sys::unique_fd wake_;  // eventfd: stop() writes, the loop wakes
+  std::array<timer_list, t_count> timers_;
+  std::vector<std::unique_ptr<conn>> conns_;  // every connection object ever made
+  std::vector<conn*> free_;
+  std::size_t live_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  bool draining_ = false;
+  std::int64_t drain_deadline_ = 0;
+  std::int64_t accept_resume_ = 0;   // after EMFILE: accept paused until then (0: not paused)
+  std::unique_ptr<char[]> discard_;  // lingering closes read into this
+};
+
+}  // namespace zc

@@ -1,0 +1,57 @@
+#pragma once
+
+// How a reply's bytes reach a socket, for the engines that learn readiness
+// (blocking, epoll, asio). The engine calls send() when the socket can take
+// bytes; the sender pushes as much as the socket takes, records progress in
+// the reply, and says whether it finished, must wait, or failed. Engines
+// never know which sender runs, as nginx's send_chain callers do not.
+
+#include <cerrno>
+#include <memory>
+#include <string_view>
+
+#include "server/reply.hh"
+
+namespace zc {
+
+struct config;
+
+enum class send_status : std::uint8_t {
+  done,    // the whole reply is out
+  again,   // the socket is full: wait until writable and call again
+  failed,  // the connection must close (peer gone, file shrank, ...)
+};
+
+struct send_result {
+  send_status status = send_status::done;
+  int err = 0;          // errno of the failing call, 0 when the file ended early
+  std::string_view op;  // name of the failing call
+};
+
+class sender {
+ public:
+  virtual ~sender() = default;
+
+  // The config value that selects this sender: the class name without
+  // "_sender".
+  virtual std::string_view name() const noexcept = 0;
+
+  virtual send_result send(int sock, reply& r) = 0;
+
+  // The connection is done with the reply's scratch (reply finished or
+  // connection closing): give back pooled resources.
+  virtual void release(send_scratch& /*s*/) noexcept {}
+
+ protected:
+  // Outcome of a failed call on the socket: EAGAIN waits, anything else fails.
+  static send_result from_errno(std::string_view op) noexcept {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {send_status::again, 0, {}};
+    return {send_status::failed, errno, op};
+  }
+  static send_result file_ended(std::string_view op) noexcept {
+    return {send_status::failed, 0, op};
+  }
+  static constexpr send_result done() noexcept { return {send_status::done, 0, {}}; }
+};
+
+}  // namespace zc

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "backends/sender.hh"
+#include "server/config.hh"
+
+namespace zc {
+
+// The head goes with send(MSG_MORE), so the kernel holds it to share a
+// segment with the body; sendfile then moves the body from the page cache
+// to the socket without it ever entering user space.
+class sendfile_sender final : public sender {
+ public:
+  explicit sendfile_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
+  std::string_view name() const noexcept override { return "sendfile"; }
+  send_result send(int sock, reply& r) override;
+
+ private:
+  std::size_t chunk_;
+};
+
+}  // namespace zc

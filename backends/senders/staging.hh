@@ -1,0 +1,55 @@
+#pragma once
+
+// Shared by the two copying senders: the staging buffer that holds file
+// bytes read but not yet accepted by the socket.
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backends/sys/counted.hh"
+#include "server/reply.hh"
+
+namespace zc::senders {
+
+// Makes sure the scratch buffer can hold `want` bytes, growing it up to
+// `chunk` (never past): small files do not cost a chunk-sized buffer.
+inline void reserve_staging(send_scratch& s, std::size_t want, std::size_t chunk) {
+  want = std::min(want, chunk);
+  if (s.buf_cap >= want) return;
+  std::size_t cap = std::min(std::max(want, s.buf_cap * 2), chunk);
+  s.buf = std::make_unique<char[]>(cap);
+  s.buf_cap = cap;
+}
+
+enum class stage_status : std::uint8_t { staged, nothing_left, file_ended, failed };
+
+// Fills the staging buffer from the file at the reply's current position
+// if it is empty. Uses pread: the descriptor is shared by every reply of
+// the same cached file, so its file offset must never move.
+inline stage_status stage_file(reply& r, std::size_t chunk) {
+  send_scratch& s = r.scratch;
+  if (s.buf_off < s.buf_len) return stage_status::staged;
+  const std::uint64_t left = r.length - r.body_sent;
+  if (left == 0) return stage_status::nothing_left;
+  reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk)), chunk);
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, s.buf_cap));
+  ssize_t n =
+      sys::pread(r.file->fd.get(), s.buf.get(), want, static_cast<off_t>(r.offset + r.body_sent));
+  if (n < 0) return stage_status::failed;
+  // End of file before the promised length: the file shrank after the head
+  // was built. Whatever is sent now would not be the file, so stop.
+  if (n == 0) return stage_status::file_ended;
+  s.buf_off = 0;
+  s.buf_len = static_cast<std::size_t>(n);
+  return stage_status::staged;
+}
+
+// Records that `n` bytes left, first from the head, then from the body.
+inline void account(reply& r, std::size_t n) noexcept {
+  const std::size_t head_left = r.head.size() - r.head_sent;
+  const std::size_t h = std::min(n, head_left);
+  r.head_sent += h;
+  r.body_sent += n - h;
+}
+
+}  // namespace zc::senders

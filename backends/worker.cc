@@ -1,0 +1,84 @@
+#include "backends/worker.hh"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace zc {
+
+namespace {
+std::string fail(const char* what, const std::string& where) {
+  return std::string(what) + " " + where + ": " + std::strerror(errno);
+}
+}  // namespace
+
+std::string format_endpoint(const std::string& host, std::uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+listen_result make_listener(const std::string& host, std::uint16_t port, int backlog) {
+  listen_result out;
+  const std::string where = format_endpoint(host, port);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family;
+  if (auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      inet_pton(AF_INET, host.c_str(), &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    len = sizeof(sockaddr_in);
+    family = AF_INET;
+  } else if (auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+             inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    len = sizeof(sockaddr_in6);
+    family = AF_INET6;
+  } else {
+    out.error = "server.listen = " + where + ": host must be a numeric IPv4 or IPv6 address";
+    return out;
+  }
+  // Set-up calls, made once before serving: not on the counted path.
+  sys::unique_fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    out.error = fail("socket", where);
+    return out;
+  }
+  int one = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    out.error = fail("setsockopt", where);
+    return out;
+  }
+  // Accepted sockets inherit TCP_NODELAY from the listener, so it costs no
+  // call per connection. Without it, a pipelined reply's small tail can wait
+  // for the peer's delayed ACK (Nagle).
+  if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+    out.error = fail("setsockopt(TCP_NODELAY)", where);
+    return out;
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    out.error = fail("bind", where);
+    return out;
+  }
+  if (::listen(fd.get(), backlog) != 0) {
+    out.error = fail("listen", where);
+    return out;
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0) {
+    out.error = fail("getsockname", where);
+    return out;
+  }
+  out.port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                     : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  out.fd = std::move(fd);
+  return out;
+}
+
+}  // namespace zc

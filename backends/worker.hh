@@ -1,0 +1,37 @@
+#pragma once
+
+// What every engine instance is given: its worker number, the config, its
+// own SO_REUSEPORT listening socket and the document root.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+#include "backends/sys/unique_fd.hh"
+#include "server/config.hh"
+
+namespace zc {
+
+struct worker_context {
+  int id = 0;
+  const config* cfg = nullptr;
+  sys::unique_fd listener;  // non-blocking, listening
+  int root_fd = -1;         // O_PATH descriptor of the document root, shared, not owned
+};
+
+struct listen_result {
+  sys::unique_fd fd;
+  std::uint16_t port = 0;  // the port actually bound (useful when asked for 0)
+  std::string error;       // "" on success
+};
+
+// A non-blocking TCP listener with SO_REUSEADDR and SO_REUSEPORT, so every
+// worker has its own accept queue and the kernel spreads connections.
+listen_result make_listener(const std::string& host, std::uint16_t port, int backlog = 4096);
+
+// "host:port", with brackets for IPv6.
+std::string format_endpoint(const std::string& host, std::uint16_t port);
+
+}  // namespace zc

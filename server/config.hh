@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zc {
+
+// Everything a run is configured with. Defaults here are the defaults a
+// user gets with no file and no flags.
+struct config {
+  struct server_section {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+    std::string root = ".";
+    unsigned workers = 1;
+    std::vector<int> cpu_affinity;        // empty: no pinning; else worker i -> cpu_affinity[i % n]
+    std::size_t max_connections = 10000;  // per worker
+    std::size_t max_request_line = 8192;  // bytes; over it: 414
+    std::size_t max_header_bytes = 16384;  // whole head incl. request line; over it: 431
+    std::size_t max_headers = 64;          // header fields; over it: 431
+    std::uint64_t max_body = 1 << 20;      // a GET/HEAD body is read and dropped; over it: 413
+    std::chrono::milliseconds header_timeout{10'000};    // first byte to end of head
+    std::chrono::milliseconds idle_timeout{60'000};      // keep-alive wait for the next request
+    std::chrono::milliseconds send_timeout{60'000};      // no progress writing a reply
+    std::chrono::milliseconds shutdown_timeout{10'000};  // graceful drain limit
+    std::chrono::milliseconds cache_revalidate{1'000};   // file cache entry lifetime before re-stat
+    std::size_t cache_entries = 4096;                    // per worker
+    std::string index = "index.html";
+  } server;
+
+  struct io_section {
+    std::string engine = "epoll";
+    std::string sender = "sendfile";
+    std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
+  } io;
+
+  struct log_section {
+    std::string level = "info";      // trace, debug, info, warn, error, off
+    std::string access_log = "off";  // off, stderr, stdout, or a file path
+  } log;
+};
+
+}  // namespace zc

@@ -1,0 +1,80 @@
+#pragma once
+
+// The per-connection protocol state machine every engine drives. It owns the
+// input buffer, the parser and the reply in progress, and knows nothing of
+// sockets: an engine reads bytes into read_space(), calls advance(), and when
+// told to send hands reply() to its sender, then calls reply_sent().
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "server/config.hh"
+#include "server/handler.hh"
+#include "server/http_parser.hh"
+#include "server/reply.hh"
+
+namespace zc {
+
+class connection {
+ public:
+  enum class step : std::uint8_t {
+    need_input,  // read more bytes, then advance() again
+    send,        // reply() is ready: send it, then reply_sent()
+    close,       // close the connection now
+  };
+
+  connection(const config& cfg, handler& h);
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Makes the object ready for a new socket, keeping its buffers.
+  void reset() noexcept;
+
+  // Free space at the end of the input buffer (compacted or grown as needed).
+  std::span<char> read_space();
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+  step advance(std::int64_t now_ms);
+  reply& current() noexcept { return reply_; }
+  // The current reply has been sent in full. Returns true if the connection
+  // must now close.
+  bool reply_sent() noexcept;
+
+  // The peer closed its side: whatever is buffered will never complete.
+  bool has_partial_request() const noexcept { return end_ > start_ || discard_ > 0; }
+  bool replying() const noexcept { return replying_; }
+  // True after a reply whose request was not (or could not be) read in full:
+  // the peer may still be sending, so close with a lingering shutdown, not a
+  // plain close that would answer its data with a reset and destroy the reply.
+  bool linger_on_close() const noexcept { return linger_; }
+  std::uint64_t requests() const noexcept { return requests_; }
+
+  // Stop after the reply in progress (graceful shutdown).
+  void finish_after_current() noexcept;
+
+  // Peer address, recorded by the engine at accept for the access log.
+  sockaddr_storage peer{};
+
+ private:
+  void log_access(bool parsed);
+
+  const config& cfg_;
+  handler& handler_;
+  http::parser parser_;
+  http::request req_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0;
+  std::size_t start_ = 0;      // first unconsumed byte
+  std::size_t end_ = 0;        // one past the last buffered byte
+  std::uint64_t discard_ = 0;  // request body bytes still to drop
+  reply reply_;
+  bool replying_ = false;
+  bool linger_ = false;
+  bool stopping_ = false;
+  std::uint64_t requests_ = 0;
+};
+
+}  // namespace zc

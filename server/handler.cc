@@ -1,0 +1,229 @@
+#include "server/handler.hh"
+
+#include <charconv>
+
+#include "server/http_date.hh"
+#include "server/ranges.hh"
+#include "server/resolver.hh"
+
+namespace zc {
+
+namespace {
+
+struct status_text {
+  int code;
+  std::string_view reason;
+  std::string_view body;
+};
+
+#define ZC_ERROR_BODY(code, text) \
+  "<!doctype html><title>" #code " " text "</title><h1>" #code " " text "</h1>\n"
+
+constexpr status_text statuses[] = {
+    {200, "OK", ""},
+    {206, "Partial Content", ""},
+    {301, "Moved Permanently", ZC_ERROR_BODY(301, "Moved Permanently")},
+    {304, "Not Modified", ""},
+    {400, "Bad Request", ZC_ERROR_BODY(400, "Bad Request")},
+    {403, "Forbidden", ZC_ERROR_BODY(403, "Forbidden")},
+    {404, "Not Found", ZC_ERROR_BODY(404, "Not Found")},
+    {405, "Method Not Allowed", ZC_ERROR_BODY(405, "Method Not Allowed")},
+    {408, "Request Timeout", ZC_ERROR_BODY(408, "Request Timeout")},
+    {413, "Content Too Large", ZC_ERROR_BODY(413, "Content Too Large")},
+    {414, "URI Too Long", ZC_ERROR_BODY(414, "URI Too Long")},
+    {416, "Range Not Satisfiable", ZC_ERROR_BODY(416, "Range Not Satisfiable")},
+    {431, "Request Header Fields Too Large", ZC_ERROR_BODY(431, "Request Header Fields Too Large")},
+    {500, "Internal Server Error", ZC_ERROR_BODY(500, "Internal Server Error")},
+    {501, "Not Implemented", ZC_ERROR_BODY(501, "Not Implemented")},
+    {503, "Service Unavailable", ZC_ERROR_BODY(503, "Service Unavailable")},
+    {505, "HTTP Version Not Supported", ZC_ERROR_BODY(505, "HTTP Version Not Supported")},
+};
+
+#undef ZC_ERROR_BODY
+
+const status_text& lookup_status(int code) noexcept {
+  for (const auto& s : statuses)
+    if (s.code == code) return s;
+  return statuses[13];  // 500
+}
+
+void append_uint(std::string& s, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  s.append(buf, end);
+}
+
+}  // namespace
+
+std::string_view reason_phrase(int status) noexcept {
+  return lookup_status(status).reason;
+}
+
+handler::handler(const config& cfg, file_cache& cache) : cfg_(cfg), cache_(cache) {
+  server_field_ = "Server: zcserve\r\n";
+}
+
+void handler::start_head(reply& out, int status) {
+  out.status = status;
+  out.head.append("HTTP/1.1 ");
+  append_uint(out.head, static_cast<std::uint64_t>(status));
+  out.head.push_back(' ');
+  out.head.append(reason_phrase(status));
+  out.head.append("\r\n");
+  out.head.append(server_field_);
+  out.head.append("Date: ");
+  out.head.append(http_date_now());
+  out.head.append("\r\n");
+}
+
+void handler::end_head(reply& out, bool keep_alive_token) {
+  if (out.close_after)
+    out.head.append("Connection: close\r\n");
+  else if (keep_alive_token)
+    out.head.append("Connection: keep-alive\r\n");
+  out.head.append("\r\n");
+}
+
+void handler::file_fields(reply& out, const cached_file& f) {
+  out.head.append("Last-Modified: ");
+  out.head.append(f.last_modified);
+  out.head.append("\r\nETag: ");
+  out.head.append(f.etag);
+  out.head.append("\r\n");
+}
+
+void handler::error(int status, reply& out, bool close_after, bool head_only) {
+  const status_text& s = lookup_status(status);
+  out.close_after = out.close_after || close_after;
+  start_head(out, s.code);
+  if (s.code == 405) out.head.append("Allow: GET, HEAD\r\n");
+  out.head.append("Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+  append_uint(out.head, s.body.size());
+  out.head.append("\r\n");
+  end_head(out, false);
+  if (!head_only && !s.body.empty()) {
+    out.body = body_kind::memory;
+    out.memory = s.body;
+    out.length = s.body.size();
+  }
+}
+
+void handler::redirect_to_directory(const http::request& req, reply& out) {
+  const status_text& s = lookup_status(301);
+  start_head(out, 301);
+  out.head.append("Location: ");
+  out.head.append(req.path);
+  out.head.push_back('/');
+  if (!req.query.empty()) {
+    out.head.push_back('?');
+    out.head.append(req.query);
+  }
+  out.head.append("\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ");
+  append_uint(out.head, s.body.size());
+  out.head.append("\r\n");
+  end_head(out, req.ver == http::version::http10 && req.keep_alive);
+  if (req.verb != http::method::head) {
+    out.body = body_kind::memory;
+    out.memory = s.body;
+    out.length = s.body.size();
+  }
+}
+
+void handler::handle(const http::request& req, reply& out, std::int64_t now_ms) {
+  const bool head_only = req.verb == http::method::head;
+  out.close_after = out.close_after || !req.keep_alive;
+  if (req.verb == http::method::other) return error(405, out, false);
+
+  normalized_path np = normalize(req.path);
+  if (np.status != 0) return error(np.status, out, false, head_only);
+
+  lookup_result found = cache_.lookup(np.rel, now_ms);
+  if (found.status != 0) return error(found.status, out, false, head_only);
+  if (found.file->is_dir) {
+    if (!np.trailing_slash) return redirect_to_directory(req, out);
+    scratch_.assign(np.rel);
+    if (!scratch_.empty()) scratch_.push_back('/');
+    scratch_.append(cfg_.server.index);
+    found = cache_.lookup(scratch_, now_ms);
+    // No index: 403, never a listing.
+    if (found.status == 404 || (found.status == 0 && found.file->is_dir))
+      return error(403, out, false, head_only);
+    if (found.status != 0) return error(found.status, out, false, head_only);
+  }
+  serve_file(req, found.file, out);
+}
+
+void handler::serve_file(const http::request& req, const file_ref& file, reply& out) {
+  const cached_file& f = *file;
+  const bool head_only = req.verb == http::method::head;
+  const bool ka_token = req.ver == http::version::http10 && req.keep_alive;
+
+  // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
+  bool not_modified = false;
+  if (!req.if_none_match.empty())
+    not_modified = etag_list_matches(req.if_none_match, f.etag);
+  else if (!req.if_modified_since.empty())
+    not_modified = not_modified_since(req.if_modified_since, f.mtime_sec);
+  if (not_modified) {
+    start_head(out, 304);
+    file_fields(out, f);
+    end_head(out, ka_token);
+    return;
+  }
+
+  std::uint64_t first = 0, length = f.size;
+  int status = 200;
+  if (!req.range.empty() && if_range_allows(req.if_range, f.etag, f.mtime_sec)) {
+    byte_range r = parse_range(req.range, f.size);
+    if (r.k == byte_range::kind::unsatisfiable) {
+      const status_text& s = lookup_status(416);
+      start_head(out, 416);
+      out.head.append("Content-Range: bytes */");
+      append_uint(out.head, f.size);
+      out.head.append("\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ");
+      append_uint(out.head, s.body.size());
+      out.head.append("\r\n");
+      file_fields(out, f);
+      end_head(out, ka_token);
+      if (!head_only) {
+        out.body = body_kind::memory;
+        out.memory = s.body;
+        out.length = s.body.size();
+      }
+      return;
+    }
+    if (r.k == byte_range::kind::satisfiable) {
+      status = 206;
+      first = r.first;
+      length = r.last - r.first + 1;
+    }
+  }
+
+  start_head(out, status);
+  out.head.append("Content-Type: ");
+  out.head.append(f.mime);
+  out.head.append("\r\nContent-Length: ");
+  append_uint(out.head, length);
+  out.head.append("\r\n");
+  if (status == 206) {
+    out.head.append("Content-Range: bytes ");
+    append_uint(out.head, first);
+    out.head.push_back('-');
+    append_uint(out.head, first + length - 1);
+    out.head.push_back('/');
+    append_uint(out.head, f.size);
+    out.head.append("\r\n");
+  }
+  file_fields(out, f);
+  out.head.append("Accept-Ranges: bytes\r\n");
+  end_head(out, ka_token);
+  if (!head_only && length > 0) {
+    out.body = body_kind::file;
+    out.file = file;
+    out.offset = first;
+    out.length = length;
+  }
+}
+
+}  // namespace zc

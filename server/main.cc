@@ -1,0 +1,155 @@
+// zcserve: an HTTP/1.1 static-file server whose I/O path is chosen by
+// configuration. main() parses the command line, opens the root and the
+// listeners, starts one share-nothing worker per thread, and waits for a
+// signal.
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/registry.hh"
+#include "backends/sys/counted.hh"
+#include "backends/worker.hh"
+#include "server/config_load.hh"
+#include "server/log.hh"
+#include "server/report.hh"
+
+#ifndef ZC_VERSION
+#define ZC_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr int exit_usage = 2;    // bad command line or configuration
+constexpr int exit_runtime = 1;  // could not start (port in use, ...)
+
+int die_usage(const std::string& msg) {
+  std::fprintf(stderr, "zcserve: %s\n", msg.c_str());
+  return exit_usage;
+}
+
+void name_and_pin(std::thread& t, int id, const zc::config& cfg) {
+  char name[16];
+  std::snprintf(name, sizeof name, "zc-worker-%d", id);
+  pthread_setname_np(t.native_handle(), name);
+  const auto& cpus = cfg.server.cpu_affinity;
+  if (cpus.empty()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int cpu = cpus[static_cast<std::size_t>(id) % cpus.size()];
+  CPU_SET(cpu, &set);
+  if (int err = pthread_setaffinity_np(t.native_handle(), sizeof set, &set); err != 0)
+    spdlog::warn("worker {}: cannot pin to CPU {}: {}", id, cpu, std::strerror(err));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  zc::cli_result cli = zc::parse_command_line(argc, argv);
+  switch (cli.what) {
+    case zc::cli_result::action::error:
+      return die_usage(cli.error);
+    case zc::cli_result::action::help:
+      std::fputs(zc::usage_text().c_str(), stdout);
+      return 0;
+    case zc::cli_result::action::version:
+      std::printf("zcserve %s\n", ZC_VERSION);
+      return 0;
+    case zc::cli_result::action::list_backends:
+      std::fputs(zc::list_backends().c_str(), stdout);
+      return 0;
+    case zc::cli_result::action::run:
+      break;
+  }
+  const zc::config& cfg = cli.cfg;
+  if (std::string err = zc::validate_backends(cfg); !err.empty()) return die_usage(err);
+
+  // The root is held as an O_PATH descriptor: every file is opened beneath
+  // it, so renaming the directory's path later changes nothing.
+  zc::sys::unique_fd root(::open(cfg.server.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root)
+    return die_usage("server.root = \"" + cfg.server.root + "\": " + std::strerror(errno) +
+                     " (must be a readable directory)");
+
+  if (std::string err = zc::init_logging(cfg.log); !err.empty()) return die_usage(err);
+
+  // SIGPIPE would kill the process when a peer vanishes mid-reply; the
+  // failed call's EPIPE is all the server needs.
+  ::signal(SIGPIPE, SIG_IGN);
+  // Every thread inherits this mask; only sigwait() below takes these.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
+  const zc::sender_info* sinfo = zc::find_sender(*einfo, cfg.io.sender);
+
+  std::vector<std::unique_ptr<zc::engine>> engines;
+  std::uint16_t port = cfg.server.listen_port;
+  for (unsigned i = 0; i < cfg.server.workers; ++i) {
+    zc::listen_result l = zc::make_listener(cfg.server.listen_host, port);
+    if (!l.error.empty()) {
+      spdlog::error("{}", l.error);
+      return exit_runtime;
+    }
+    port = l.port;  // with port 0, the later workers join the port the first one got
+    zc::worker_context ctx;
+    ctx.id = static_cast<int>(i);
+    ctx.cfg = &cfg;
+    ctx.listener = std::move(l.fd);
+    ctx.root_fd = root.get();
+    try {
+      engines.push_back(einfo->make(std::move(ctx), sinfo->make(cfg)));
+    } catch (const std::exception& e) {
+      spdlog::error("worker {}: {}", i, e.what());
+      return exit_runtime;
+    }
+  }
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < engines.size(); ++i) {
+    threads.emplace_back([&engines, i] {
+      zc::sys::bind_thread(static_cast<int>(i));
+      try {
+        engines[i]->run();
+      } catch (const std::exception& e) {
+        spdlog::critical("worker {}: {}; stopping the server", i, e.what());
+        ::kill(::getpid(), SIGTERM);
+      }
+    });
+    name_and_pin(threads.back(), static_cast<int>(i), cfg);
+  }
+
+  spdlog::info("zcserve {} started: engine={} sender={} workers={} listen={} root={} pid={}",
+               ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers,
+               zc::format_endpoint(cfg.server.listen_host, port), cfg.server.root, ::getpid());
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGUSR1) {
+      std::fputs(zc::syscall_table().c_str(), stderr);
+      continue;
+    }
+    spdlog::info("{}: finishing replies in flight, then exiting", strsignal(sig));
+    break;
+  }
+  for (auto& e : engines) e->stop();
+  for (auto& t : threads) t.join();
+  engines.clear();
+  std::fputs(zc::syscall_table().c_str(), stderr);
+  zc::shutdown_logging();
+  return 0;
+}

@@ -1,0 +1,66 @@
+#pragma once
+
+// A reply is a head (bytes) plus a body: nothing, a span of memory, or a
+// range of a file. The handler fills it; a sender moves it to the socket and
+// records how far it got, so a send interrupted by a full socket resumes at
+// exactly the next byte.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/file_cache.hh"
+
+namespace zc {
+
+enum class body_kind : std::uint8_t { none, memory, file };
+
+// Per-connection resources a sender keeps between calls (a staging buffer
+// for the copying senders, a pipe for splice). They outlive one reply so
+// that a keep-alive connection does not allocate per request.
+struct send_scratch {
+  std::unique_ptr<char[]> buf;
+  std::size_t buf_cap = 0;
+  std::size_t buf_off = 0;  // first staged byte not yet sent
+  std::size_t buf_len = 0;  // staged bytes, buf[0 .. buf_len)
+  int pipe_rd = -1;
+  int pipe_wr = -1;
+  std::size_t in_pipe = 0;  // bytes spliced into the pipe, not yet out of it
+};
+
+struct reply {
+  int status = 0;
+  std::string head;  // status line, fields, blank line; capacity kept across replies
+  body_kind body = body_kind::none;
+  std::string_view memory;   // body_kind::memory: static storage
+  file_ref file;             // body_kind::file: keeps the descriptor alive
+  std::uint64_t offset = 0;  // file range start
+  std::uint64_t length = 0;  // body length (memory or file)
+  bool close_after = false;
+
+  // Progress, advanced by the sender.
+  std::size_t head_sent = 0;
+  std::uint64_t body_sent = 0;
+
+  send_scratch scratch;
+
+  bool head_done() const noexcept { return head_sent == head.size(); }
+  bool done() const noexcept { return head_done() && body_sent == length; }
+
+  // Ready for the next reply; keeps the head's capacity and the scratch.
+  void clear() noexcept {
+    status = 0;
+    head.clear();
+    body = body_kind::none;
+    memory = {};
+    file.reset();
+    offset = length = 0;
+    close_after = false;
+    head_sent = 0;
+    body_sent = 0;
+    scratch.buf_off = scratch.buf_len = 0;
+  }
+};
+
+}  // namespace zc

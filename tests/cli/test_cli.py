@@ -1,0 +1,159 @@
+"""The command-line contract of zcserve: help, version, backends, and how a
+bad flag, key, value or file is refused (status 2, one line on stderr that
+names the key and the value)."""
+
+import re
+
+import pytest
+
+SAFE = ["--listen", "127.0.0.1:0"]  # should a case not fail as expected, bind nothing fixed
+BACKEND_LINE = re.compile(r"^[+-] engine=\S+ sender=\S+")
+
+
+def error_line(proc, *needles):
+    """The first stderr line holding every needle, or None."""
+    for line in proc.stderr.splitlines():
+        if all(n in line for n in needles):
+            return line
+    return None
+
+
+def assert_refused(proc, *needles):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert error_line(proc, *needles) is not None, (
+        f"no stderr line contains all of {needles!r}:\n{proc.stderr}"
+    )
+    assert proc.stdout == "", f"errors belong on stderr, stdout had:\n{proc.stdout}"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help(run, flag):
+    p = run(flag)
+    assert p.returncode == 0, p.stderr
+    for option in ["--config", "--set", "--root", "--listen", "--engine", "--sender",
+                   "--workers", "--list-backends", "--version"]:
+        assert option in p.stdout, f"--help does not mention {option}"
+    # Every config key is listed with its default.
+    for key in ["listen =", "workers =", "cpu_affinity =", "idle_timeout =", "engine =",
+                "sender =", "chunk_bytes =", "level =", "access_log ="]:
+        assert key in p.stdout, f"--help does not list {key}"
+
+
+def test_help_wins_over_a_mistake(run):
+    p = run("--frobnicate", "--help")
+    assert p.returncode == 0, p.stderr
+    assert "--list-backends" in p.stdout
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(run, flag):
+    p = run(flag)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"\d+\.\d+", p.stdout), p.stdout
+
+
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--workers=0"],
+                                  ["--set", "server.workers=0"]])
+def test_bad_value(run, args):
+    p = run(*SAFE, *args)
+    assert_refused(p, "server.workers", "0", "1 to 256")
+
+
+def test_bad_value_names_the_value_given(run):
+    p = run(*SAFE, "--set", "server.idle_timeout=10h")
+    assert_refused(p, "server.idle_timeout", '"10h"')
+
+
+def test_bad_listen(run):
+    p = run("--listen", "localhost")
+    assert_refused(p, "server.listen", '"localhost"', "HOST:PORT")
+
+
+def test_unknown_key(run):
+    p = run(*SAFE, "--set", "server.nope=1")
+    assert_refused(p, "server.nope", "1", "unknown key")
+    assert "workers" in error_line(p, "server.nope"), "the allowed keys are listed"
+
+
+def test_unknown_section(run):
+    p = run(*SAFE, "--set", "colour.x=1")
+    assert_refused(p, "colour", "unknown section")
+
+
+def test_malformed_override(run):
+    p = run(*SAFE, "--set", "server.workers")
+    assert_refused(p, "server.workers", "section.key=value")
+
+
+def test_bad_toml_syntax(run, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[server]\nworkers = \n")
+    p = run(*SAFE, "--config", str(cfg))
+    assert_refused(p, f"{cfg}:2:")
+
+
+def test_bad_value_in_file(run, tmp_path):
+    cfg = tmp_path / "zero.toml"
+    cfg.write_text("[server]\nroot = \".\"\nworkers = 0\n")
+    p = run(*SAFE, "-c", str(cfg))
+    assert_refused(p, f"{cfg}:3:", "server.workers", "0")
+
+
+def test_unknown_key_in_file(run, tmp_path):
+    cfg = tmp_path / "typo.toml"
+    cfg.write_text("[io]\nengin = \"epoll\"\n")
+    p = run(*SAFE, "--config", str(cfg))
+    assert_refused(p, "io.engin", '"epoll"', "did you mean io.engine")
+
+
+def test_unreadable_file(run, tmp_path):
+    missing = tmp_path / "missing.toml"
+    p = run(*SAFE, "--config", str(missing))
+    assert_refused(p, str(missing), "No such file or directory")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--frobnicate"], "--frobnicate"),
+    (["--frobnicate=1"], "--frobnicate"),
+    (["-x"], "-x"),
+    (["stray"], "stray"),
+])
+def test_unknown_flag(run, args, needle):
+    p = run(*SAFE, *args)
+    assert_refused(p, needle)
+
+
+@pytest.mark.parametrize("flag", ["--config", "--set", "--root", "--listen", "--engine",
+                                  "--sender", "--workers"])
+def test_missing_argument(run, flag):
+    p = run(*SAFE, flag)
+    assert_refused(p, flag)
+
+
+def test_unknown_engine(run):
+    p = run(*SAFE, "--engine", "nosuch")
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    line = error_line(p, "nosuch")
+    assert line is not None, p.stderr
+    assert "allowed" in line or "epoll" in line, f"valid engines are not listed: {line}"
+
+
+def test_unknown_sender(run):
+    p = run(*SAFE, "--engine", "epoll", "--sender", "nosuch")
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert error_line(p, "nosuch") is not None, p.stderr
+
+
+def test_list_backends(run):
+    p = run("--list-backends")
+    assert p.returncode == 0, p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.startswith(("+", "-"))]
+    assert lines, f"no backend lines:\n{p.stdout}"
+    for line in lines:
+        assert BACKEND_LINE.match(line), f"malformed backend line: {line!r}"
+    assert any(re.match(r"^\+ engine=epoll sender=sendfile(\s|$)", l) for l in lines), p.stdout
+
+
+def test_list_backends_still_checks_flags(run):
+    p = run("--list-backends", "--workers", "0")
+    assert_refused(p, "server.workers", "0")

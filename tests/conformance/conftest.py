@@ -1,0 +1,291 @@
+"""Fixtures for the conformance suite: the real zcserve binary, started on a
+free loopback port with the engine and sender under test.
+
+    python3 -m pytest -q -p no:cacheprovider tests/conformance \
+        --zcserve PATH --engine E --sender S
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import docroot
+import httpraw
+
+LISTEN_RE = re.compile(r"listen=\S+:(\d+)")
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("zcserve")
+    group.addoption("--zcserve", action="store", default=None, help="path of the zcserve binary")
+    group.addoption("--engine", action="store", default="epoll", help="io.engine to test")
+    group.addoption("--sender", action="store", default="sendfile", help="io.sender to test")
+
+
+def pytest_configure(config):
+    # 300 concurrent connections plus the server's own descriptors; the
+    # server inherits this limit from us.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def pytest_report_header(config):
+    return (f"zcserve: {config.getoption('--zcserve')} engine={config.getoption('--engine')} "
+            f"sender={config.getoption('--sender')}")
+
+
+def toml_value(v):
+    """--set values are TOML values: strings are quoted, numbers are not."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Server:
+    """One zcserve process. Its stderr and stdout are read in background
+    threads and kept, to be shown when a test fails."""
+
+    def __init__(self, binary, root, engine, sender, workers=None, settings=None, extra_args=()):
+        self.binary = binary
+        self.root = str(root)
+        self.engine = engine
+        self.sender = sender
+        self.workers = workers
+        self.settings = dict(settings or {})
+        self.argv = [binary, "--root", self.root, "--listen", "127.0.0.1:0",
+                     "--engine", engine, "--sender", sender]
+        if workers is not None:
+            self.argv += ["--workers", str(workers)]
+        for k, v in self.settings.items():
+            self.argv += ["--set", f"{k}={toml_value(v)}"]
+        self.argv += list(extra_args)
+        self.proc = None
+        self.port = None
+        self.stderr_lines = []
+        self.stdout_lines = []
+        self._listening = threading.Event()
+        self._threads = []
+        self.terminated = False  # SIGTERM sent by us: an exit is expected
+        self.exit_seen = False
+
+    def describe(self):
+        return " ".join(self.argv)
+
+    def _pump(self, stream, lines, watch):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            lines.append(line)
+            if watch and self.port is None:
+                m = LISTEN_RE.search(line)
+                if m:
+                    self.port = int(m.group(1))
+                    self._listening.set()
+        stream.close()
+        self._listening.set()  # wake the starter if the process died first
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for stream, lines, watch in ((self.proc.stderr, self.stderr_lines, True),
+                                     (self.proc.stdout, self.stdout_lines, False)):
+            t = threading.Thread(target=self._pump, args=(stream, lines, watch), daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._listening.wait(START_TIMEOUT)
+        if self.port is None:
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+                why = f"no 'listen=HOST:PORT' line on stderr within {START_TIMEOUT:.0f} s"
+            else:
+                why = f"exited with {self._rc_text(rc)} before listening"
+            self._join()
+            pytest.fail(f"zcserve did not start: {why}\n{self.describe()}\n{self.log_tail()}",
+                        pytrace=False)
+        return self
+
+    def _join(self):
+        for t in self._threads:
+            t.join(2)
+
+    @staticmethod
+    def _rc_text(rc):
+        if rc is None:
+            return "still running"
+        if rc < 0:
+            try:
+                return f"signal {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"signal {-rc}"
+        return f"exit code {rc}"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if not self.alive():
+            pytest.fail(f"zcserve died: {self._rc_text(self.proc.poll())}\n{self.log_tail()}",
+                        pytrace=False)
+
+    def log_tail(self, n=150):
+        out = []
+        if self.stderr_lines:
+            out.append("--- stderr (last %d lines) ---" % min(n, len(self.stderr_lines)))
+            out += self.stderr_lines[-n:]
+        if self.stdout_lines:
+            out.append("--- stdout (last %d lines) ---" % min(n, len(self.stdout_lines)))
+            out += self.stdout_lines[-n:]
+        return "\n".join(out) if out else "(no output)"
+
+    def terminate(self):
+        """Sends SIGTERM (graceful shutdown) without waiting."""
+        self.terminated = True
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Waits for exit; returns the exit code, or None on timeout."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._join()
+        self.exit_seen = True  # the caller judges the exit code
+        return rc
+
+    def stop(self):
+        """SIGTERM unless already exited, then require exit code 0 within
+        STOP_TIMEOUT. Returns an error text, or None when the shutdown was clean."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.terminate()
+        rc = self.wait(STOP_TIMEOUT)
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait()
+            self._join()
+            return f"zcserve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM\n{self.log_tail()}"
+        if rc != 0:
+            return f"zcserve exited with {self._rc_text(rc)} after SIGTERM (want 0)\n{self.log_tail()}"
+        return None
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _register(request, srv):
+    servers = getattr(request.node, "_zc_servers", None)
+    if servers is None:
+        servers = request.node._zc_servers = []
+    if srv not in servers:
+        servers.append(srv)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for srv in getattr(item, "_zc_servers", []):
+            rep.sections.append((f"zcserve output: {srv.describe()}", srv.log_tail()))
+
+
+@pytest.fixture(scope="session")
+def opts(pytestconfig):
+    binary = pytestconfig.getoption("--zcserve")
+    if not binary:
+        raise pytest.UsageError("--zcserve PATH is required")
+    if not os.access(binary, os.X_OK):
+        raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
+    return {"binary": os.path.abspath(binary),
+            "engine": pytestconfig.getoption("--engine"),
+            "sender": pytestconfig.getoption("--sender")}
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory):
+    """The document tree, built once per session."""
+    return docroot.build(tmp_path_factory.mktemp("zc"))
+
+
+class _ModuleServer:
+    """The server most tests of a module share. If it dies, the test that saw
+    it die fails, and the next test gets a fresh one."""
+
+    def __init__(self, opts, tree):
+        self.opts = opts
+        self.tree = tree
+        self.current = None
+
+    def get(self):
+        if self.current is None or not self.current.alive():
+            self.current = Server(self.opts["binary"], self.tree.root,
+                                  self.opts["engine"], self.opts["sender"]).start()
+        return self.current
+
+
+@pytest.fixture(scope="module")
+def _module_server(opts, tree):
+    holder = _ModuleServer(opts, tree)
+    yield holder
+    if holder.current is not None:
+        err = holder.current.stop()
+        if err:
+            pytest.fail(err, pytrace=False)
+
+
+@pytest.fixture
+def server(request, _module_server):
+    """The shared server of this module (default settings, one worker)."""
+    srv = _module_server.get()
+    _register(request, srv)
+    yield srv
+    if not srv.alive():
+        pytest.fail(f"zcserve died during this test: {srv._rc_text(srv.proc.poll())}\n"
+                    f"{srv.log_tail()}", pytrace=False)
+
+
+@pytest.fixture
+def start_server(request, opts, tree):
+    """Factory for servers with their own settings:
+    start_server(workers=2, settings={"server.idle_timeout": "1s"}).
+    Each is stopped with SIGTERM at teardown and must exit 0."""
+    started = []
+
+    def start(workers=None, settings=None, root=None, extra_args=()):
+        srv = Server(opts["binary"], root or tree.root, opts["engine"], opts["sender"],
+                     workers=workers, settings=settings, extra_args=extra_args)
+        started.append(srv)
+        _register(request, srv)
+        return srv.start()
+
+    yield start
+    errors = []
+    for srv in started:
+        if srv.exit_seen:
+            continue  # the test waited for the exit and checked it
+        if srv.proc is not None and not srv.terminated and srv.proc.poll() is not None:
+            errors.append(f"zcserve died during the test: {srv._rc_text(srv.proc.poll())}\n"
+                          f"{srv.log_tail()}")
+            continue
+        err = srv.stop()
+        if err:
+            errors.append(err)
+    if errors:
+        pytest.fail("\n\n".join(errors), pytrace=False)
+

@@ -1,0 +1,110 @@
+"""The document tree the conformance tests serve.
+
+Layout (under a per-session tmp dir BASE; the server's root is BASE/root, so
+BASE/secret is a file the server must never hand out):
+
+    BASE/secret                     outside the root
+    BASE/root/index.html
+    BASE/root/f0.bin ... f64m.bin   pseudo-random bytes, seeded
+    BASE/root/hello.txt  page.html  blob.zzq
+    BASE/root/dir/index.html  dir/sub/index.html  dir/inner.txt
+    BASE/root/noindex/file.txt      a directory without index.html
+    BASE/root/a/b.txt
+    BASE/root/link_in      -> f4096.bin         (relative, stays inside)
+    BASE/root/dir/link_up  -> ../hello.txt      (relative, stays inside)
+    BASE/root/link_out     -> ../secret         (relative, leaves the root)
+    BASE/root/link_out_abs -> BASE/secret       (absolute, leaves the root)
+    BASE/root/linkdir_out  -> ..                (a directory outside)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+# name -> size; contents from random.Random(seed_of(name)).randbytes(size)
+SIZED = {
+    "f0.bin": 0,
+    "f1.bin": 1,
+    "f4095.bin": 4095,
+    "f4096.bin": 4096,
+    "f1m1.bin": MiB + 1,
+    "f64m.bin": 64 * MiB,
+}
+
+SECRET = b"TOP-SECRET-zcserve-conformance-" + b"x" * 64 + b"\n"
+
+
+def seed_of(name):
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+
+
+def random_bytes(name, size):
+    return random.Random(seed_of(name)).randbytes(size)
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class Tree:
+    def __init__(self, base: Path):
+        self.base = base
+        self.root = base / "root"
+        self.secret_path = base / "secret"
+        self.content = {}  # URL path ("/x") -> bytes (kept for every file but f64m.bin)
+        self.digest = {}  # URL path -> sha256 hex
+        self.big = None  # bytes of f64m.bin, loaded lazily
+
+    def path(self, url_path):
+        return self.root / url_path.lstrip("/")
+
+    def add(self, rel, data):
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        url = "/" + rel
+        self.digest[url] = sha256(data)
+        if len(data) < 8 * MiB:
+            self.content[url] = data
+        return p
+
+    def bytes_of(self, url_path):
+        if url_path == "/f64m.bin":
+            if self.big is None:
+                self.big = self.path(url_path).read_bytes()
+            return self.big
+        return self.content[url_path]
+
+    def size_of(self, url_path):
+        return self.path(url_path).stat().st_size
+
+
+def build(base: Path) -> Tree:
+    t = Tree(base)
+    t.root.mkdir(parents=True)
+    t.secret_path.write_bytes(SECRET)
+
+    for name, size in SIZED.items():
+        t.add(name, random_bytes(name, size))
+
+    t.add("index.html", b"<!doctype html><title>root</title><p>root index</p>\n")
+    t.add("hello.txt", b"hello, world\n")
+    t.add("page.html", b"<!doctype html><title>page</title><p>a page</p>\n")
+    t.add("blob.zzq", random_bytes("blob.zzq", 3000))
+    t.add("dir/index.html", b"<!doctype html><title>dir</title><p>dir index</p>\n")
+    t.add("dir/sub/index.html", b"<!doctype html><p>dir/sub index</p>\n")
+    t.add("dir/inner.txt", b"inner file\n")
+    t.add("noindex/file.txt", b"a file in a directory without an index\n")
+    t.add("a/b.txt", b"a/b\n")
+
+    os.symlink("f4096.bin", t.root / "link_in")
+    os.symlink("../hello.txt", t.root / "dir" / "link_up")
+    os.symlink("../secret", t.root / "link_out")
+    os.symlink(str(t.secret_path), t.root / "link_out_abs")
+    os.symlink("..", t.root / "linkdir_out")
+    return t

@@ -1,0 +1,54 @@
+"""Helpers shared by the conformance tests: curl, checks that the server still
+serves, header formats."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import re
+import subprocess
+
+import httpraw
+
+IMF_FIXDATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (0[1-9]|[12]\d|3[01]) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d GMT$")
+ETAG = re.compile(r'^(W/)?"[\x21\x23-\x7e\x80-\xff]*"$')
+
+
+def assert_serving(srv, tree, path="/hello.txt"):
+    """A fresh connection gets a correct reply: the server still serves."""
+    srv.check_alive()
+    r = httpraw.fetch(srv.port, "GET", path, timeout=10)
+    assert r.status == 200, f"server no longer serves {path}: got {r.status}"
+    assert r.body == tree.bytes_of(path), f"wrong body for {path} after the error case"
+
+
+def media_type(resp):
+    ct = resp.header("content-type")
+    return ct.split(";")[0].strip().lower() if ct is not None else None
+
+
+def http_date(ts):
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def curl(srv, path, out_file, *args, timeout=60):
+    """curl -s -o OUT --http1.1 -w '%{http_code}' [args] URL -> status; the body is in OUT."""
+    cmd = ["curl", "-s", "-o", str(out_file), "--http1.1", "-w", "%{http_code}",
+           "--max-time", str(timeout), *args, srv.url(path)]
+    p = subprocess.run(cmd, capture_output=True, timeout=timeout + 10)
+    code = p.stdout.decode().strip()
+    assert p.returncode == 0, f"{' '.join(cmd)} failed rc={p.returncode} code={code} {p.stderr!r}"
+    if not out_file.exists():
+        out_file.write_bytes(b"")  # curl writes nothing for an empty body
+    return int(code)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

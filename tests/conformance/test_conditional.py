@@ -1,0 +1,120 @@
+"""Conditional GET: If-None-Match and If-Modified-Since give 304 with no
+body; anything that does not match gives the file."""
+
+import os
+import time
+
+import pytest
+
+import httpraw
+from support import ETAG, http_date
+
+PATHS = ["/hello.txt", "/f4096.bin", "/f0.bin", "/dir/"]
+
+
+def validators(port, path):
+    r = httpraw.fetch(port, "GET", path)
+    assert r.status == 200
+    etag, lm = r.header("etag"), r.header("last-modified")
+    assert etag is not None and ETAG.match(etag), f"bad ETag {etag!r}"
+    assert lm is not None
+    return etag, lm
+
+
+def expect_304_then_next(c, tree, method, path, headers):
+    """Pipelines the conditional request with a GET: a body after 304 breaks the next reply."""
+    c.send(httpraw.build_request(method, path, headers=headers)
+           + httpraw.build_request("GET", "/f1.bin"))
+    r = c.read_response(method)
+    assert r.status == 304, f"{r.status} for {path} {headers}"
+    nxt = c.read_response("GET")
+    assert nxt.status == 200 and nxt.body == tree.bytes_of("/f1.bin"), "a 304 carried a body"
+    return r
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_if_none_match_with_etag_gives_304(server, tree, path):
+    etag, _ = validators(server.port, path)
+    with httpraw.Client(server.port) as c:
+        r = expect_304_then_next(c, tree, "GET", path, {"If-None-Match": etag})
+        # RFC 9110 15.4.5: a 304 carries the ETag and Date a 200 would.
+        assert r.header("etag") == etag
+        assert r.has_header("date")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_if_none_match_star_gives_304(server, tree, path):
+    with httpraw.Client(server.port) as c:
+        expect_304_then_next(c, tree, "GET", path, {"If-None-Match": "*"})
+
+
+def test_if_none_match_list_containing_etag_gives_304(server, tree):
+    etag, _ = validators(server.port, "/hello.txt")
+    with httpraw.Client(server.port) as c:
+        expect_304_then_next(c, tree, "GET", "/hello.txt",
+                             {"If-None-Match": f'"nope-1", {etag}, "nope-2"'})
+
+
+def test_if_none_match_on_head_gives_304(server, tree):
+    etag, _ = validators(server.port, "/f4096.bin")
+    with httpraw.Client(server.port) as c:
+        expect_304_then_next(c, tree, "HEAD", "/f4096.bin", {"If-None-Match": etag})
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_if_modified_since_equal_gives_304(server, tree, path):
+    _, lm = validators(server.port, path)
+    with httpraw.Client(server.port) as c:
+        expect_304_then_next(c, tree, "GET", path, {"If-Modified-Since": lm})
+
+
+@pytest.mark.parametrize("inm", ['"no-such-etag"', 'W/"no-such-etag"', '"x", "y"'])
+def test_non_matching_etag_gives_200(server, tree, inm):
+    r = httpraw.fetch(server.port, "GET", "/hello.txt", headers={"If-None-Match": inm})
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_if_modified_since_before_last_modified_gives_200(server, tree):
+    mtime = tree.path("/hello.txt").stat().st_mtime
+    r = httpraw.fetch(server.port, "GET", "/hello.txt",
+                      headers={"If-Modified-Since": http_date(mtime - 3600)})
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_invalid_if_modified_since_is_ignored(server, tree):
+    r = httpraw.fetch(server.port, "GET", "/hello.txt", headers={"If-Modified-Since": "yesterday"})
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_if_none_match_takes_precedence_over_if_modified_since(server, tree):
+    # RFC 9110 13.2.2: If-Modified-Since is ignored when If-None-Match is present.
+    _, lm = validators(server.port, "/hello.txt")
+    r = httpraw.fetch(server.port, "GET", "/hello.txt",
+                      headers={"If-None-Match": '"no-such-etag"', "If-Modified-Since": lm})
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_etag_is_stable_and_differs_between_files(server):
+    a1, _ = validators(server.port, "/f4095.bin")
+    a2, _ = validators(server.port, "/f4095.bin")
+    b, _ = validators(server.port, "/f4096.bin")
+    assert a1 == a2
+    assert a1 != b
+
+
+def test_changed_file_gets_new_etag_and_old_etag_no_longer_matches(start_server, tree):
+    srv = start_server(settings={"server.cache_revalidate": "0ms"})
+    p = tree.root / "changing.txt"
+    p.write_bytes(b"version one\n")
+    try:
+        old_etag, _ = validators(srv.port, "/changing.txt")
+        p.write_bytes(b"version two, longer\n")
+        st = p.stat()
+        os.utime(p, (st.st_atime, st.st_mtime + 5))  # a different second, whatever the clock did
+        time.sleep(0.05)
+        r = httpraw.fetch(srv.port, "GET", "/changing.txt", headers={"If-None-Match": old_etag})
+        assert r.status == 200
+        assert r.body == b"version two, longer\n"
+        assert r.header("etag") != old_etag
+    finally:
+        p.unlink()

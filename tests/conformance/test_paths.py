@@ -1,0 +1,109 @@
+"""Path handling: 404, directory index, 301 to the slash form, 403 without an
+index, and no way out of the root (traversal, encodings, symlinks)."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+import httpraw
+from docroot import SECRET
+from support import assert_serving, media_type
+
+
+def get(port, target):
+    # Raw socket: curl would normalise the path before sending it.
+    return httpraw.fetch(port, "GET", target)
+
+
+@pytest.mark.parametrize("target", ["/missing", "/missing/", "/dir/missing.txt",
+                                    "/missing/deeper/x", "/hello.txt/x", "/f0.bin.gz"])
+def test_missing_gives_404(server, target):
+    r = get(server.port, target)
+    assert r.status == 404
+    assert r.content_length == r.body_len
+
+
+@pytest.mark.parametrize("target,want", [
+    ("/", "/index.html"),
+    ("/dir/", "/dir/index.html"),
+    ("/dir/sub/", "/dir/sub/index.html"),
+    ("/dir/index.html", "/dir/index.html"),
+    ("/hello.txt?x=1&y=2", "/hello.txt"),
+    ("/dir/?q", "/dir/index.html"),
+    ("/hell%6f.txt", "/hello.txt"),
+    ("/dir/./inner.txt", "/dir/inner.txt"),
+    ("/dir/sub/../inner.txt", "/dir/inner.txt"),
+])
+def test_file_and_index_served(server, tree, target, want):
+    r = get(server.port, target)
+    assert r.status == 200
+    assert r.body == tree.bytes_of(want)
+    if want.endswith(".html"):
+        assert media_type(r) == "text/html"
+
+
+@pytest.mark.parametrize("target,want", [("/dir", "/dir/"), ("/dir/sub", "/dir/sub/"),
+                                         ("/noindex", "/noindex/")])
+def test_directory_without_slash_redirects(server, target, want):
+    r = get(server.port, target)
+    assert r.status == 301
+    loc = r.header("location")
+    assert loc is not None
+    assert urlsplit(loc).path == want
+    assert r.content_length == r.body_len
+
+
+@pytest.mark.parametrize("target", ["/noindex/", "/a/"])
+def test_directory_without_index_gives_403(server, target):
+    r = get(server.port, target)
+    assert r.status == 403
+    assert b"file.txt" not in r.body and b"b.txt" not in r.body, "directory listed"
+
+
+TRAVERSALS = [
+    "/../secret",
+    "/%2e%2e/secret",
+    "/%2E%2E/secret",
+    "/.%2e/secret",
+    "/a/%2f..%2fsecret",
+    "/a/..%2f..%2fsecret",
+    "/a/%2f%2e%2e%2fsecret",
+    "/dir/../../secret",
+    "/./../secret",
+    "/a/b.txt/../../../secret",
+    "/..%5csecret",
+    "/%2e%2e%5csecret",
+    "//../secret",
+    "/..",
+    "/../",
+    "/../root/../secret",
+    "/%2e%2e%2fsecret",
+    "/hello.txt%00",
+    "/%00/../secret",
+    "/%zz",
+    "/%2",
+]
+
+
+@pytest.mark.parametrize("target", TRAVERSALS)
+def test_traversal_never_leaves_root(server, tree, target):
+    r = get(server.port, target)
+    assert r.status in (400, 403, 404), f"{target} -> {r.status}"
+    assert SECRET not in r.body and b"TOP-SECRET" not in r.body
+    assert_serving(server, tree)
+
+
+def test_symlink_inside_root_is_served(server, tree):
+    r = get(server.port, "/link_in")
+    assert r.status == 200 and r.body == tree.bytes_of("/f4096.bin")
+    r = get(server.port, "/dir/link_up")
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+@pytest.mark.parametrize("target", ["/link_out", "/link_out_abs", "/linkdir_out/secret",
+                                    "/linkdir_out/"])
+def test_symlink_leaving_root_is_refused(server, tree, target):
+    r = get(server.port, target)
+    assert r.status in (403, 404), f"{target} -> {r.status}"
+    assert b"TOP-SECRET" not in r.body
+    assert_serving(server, tree)

@@ -1,0 +1,129 @@
+"""Clients and files that misbehave mid-transfer: the server must survive,
+never send wrong bytes, and keep serving."""
+
+import os
+import shutil
+import socket
+import time
+
+import pytest
+
+import httpraw
+from support import assert_serving
+
+MiB = 1024 * 1024
+BIG = 64 * MiB
+
+
+@pytest.mark.parametrize("mode", ["fin", "rst"])
+def test_client_vanishing_mid_body(server, tree, mode):
+    for i in range(5):
+        c = httpraw.Client(server.port, rcvbuf=64 * 1024, linger0=(mode == "rst"))
+        c.send(httpraw.build_request("GET", "/f64m.bin"))
+        r = c.read_head()
+        assert r.status == 200
+        c.read_exact(16 * 1024 * (i + 1))
+        c.close()
+    time.sleep(0.2)
+    server.check_alive()
+    r = httpraw.fetch(server.port, "GET", "/f64m.bin", hash_only=True, timeout=20)
+    assert r.status == 200 and r.body_sha256 == tree.digest["/f64m.bin"]
+    assert_serving(server, tree)
+
+
+def test_client_vanishing_before_reading_anything(server, tree):
+    for linger0 in (False, True, False, True):
+        c = httpraw.Client(server.port, linger0=linger0)
+        c.send(httpraw.build_request("GET", "/f64m.bin") * 3)
+        c.close()
+    # and one that goes away half way through sending its head
+    c = httpraw.Client(server.port, linger0=True)
+    c.send(b"GET /f64m.bin HTTP/1.1\r\nHo")
+    c.close()
+    time.sleep(0.2)
+    assert_serving(server, tree)
+    assert_serving(server, tree, "/f1m1.bin")
+
+
+def test_client_vanishing_mid_pipeline(server, tree):
+    c = httpraw.Client(server.port, rcvbuf=64 * 1024)
+    c.send(httpraw.build_request("GET", "/f1m1.bin") * 4 + httpraw.build_request("GET", "/f64m.bin") * 2)
+    r = c.read_response("GET", hash_only=True)
+    assert r.status == 200 and r.body_sha256 == tree.digest["/f1m1.bin"]
+    c.read_exact(100_000)
+    c.set_linger0()
+    c.close()
+    time.sleep(0.2)
+    assert_serving(server, tree)
+
+
+def test_file_truncated_mid_transfer(start_server, tree):
+    """The file shrinks while it is being sent. The server must end the
+    connection early (the client sees fewer bytes than Content-Length) and
+    must never send bytes the file did not hold: no zero fill, no crash
+    (mmap readers get SIGBUS past the new end)."""
+    srv = start_server(settings={"server.cache_revalidate": "0ms"})
+    orig = tree.bytes_of("/f64m.bin")
+    path = tree.root / "truncated.bin"
+    shutil.copyfile(tree.path("/f64m.bin"), path)
+    try:
+        c = httpraw.Client(srv.port, rcvbuf=32 * 1024, timeout=20)
+        c.send(httpraw.build_request("GET", "/truncated.bin"))
+        r = c.read_head()
+        assert r.status == 200 and r.content_length == BIG
+        got = bytearray(c.read_exact(MiB))
+        os.truncate(path, 100 * 1024)
+
+        deadline = time.monotonic() + 20
+        eof = False
+        scratch = bytearray(1 << 20)
+        while time.monotonic() < deadline:
+            c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                k = c.sock.recv_into(scratch)
+            except ConnectionResetError:
+                k = 0
+            except socket.timeout:
+                break
+            if k == 0:
+                eof = True
+                break
+            got += scratch[:k]
+            if len(got) >= BIG:
+                break
+        c.close()
+        assert eof, (f"connection neither closed nor finished within 20 s after truncation "
+                     f"({len(got)} body bytes received)")
+        assert len(got) < BIG, "server sent a full-length body for a truncated file"
+        if got != orig[:len(got)]:
+            first_bad = next(i for i in range(len(got)) if got[i] != orig[i])
+            raise AssertionError(f"wrong bytes delivered from offset {first_bad} "
+                                 f"(of {len(got)} delivered; file cut to 102400)")
+        srv.check_alive()
+        r = httpraw.fetch(srv.port, "GET", "/truncated.bin")
+        assert r.status == 200 and r.body == orig[:100 * 1024]
+        assert_serving(srv, tree)
+        assert_serving(srv, tree, "/f1m1.bin")
+    finally:
+        path.unlink()
+
+
+def test_file_deleted_mid_transfer_is_sent_whole(start_server, tree):
+    """Unlinking does not change an open file: the transfer completes."""
+    srv = start_server()
+    path = tree.root / "deleted.bin"
+    shutil.copyfile(tree.path("/f1m1.bin"), path)
+    try:
+        c = httpraw.Client(srv.port, rcvbuf=32 * 1024, timeout=20)
+        c.send(httpraw.build_request("GET", "/deleted.bin"))
+        r = c.read_head()
+        assert r.status == 200
+        first = c.read_exact(64 * 1024)
+        path.unlink()
+        rest = c.read_exact(r.content_length - len(first))
+        assert first + rest == tree.bytes_of("/f1m1.bin")
+        c.close()
+    finally:
+        if path.exists():
+            path.unlink()
+    assert_serving(srv, tree)

@@ -1,0 +1,102 @@
+"""Graceful shutdown on SIGTERM: stop accepting, finish replies in flight,
+close idle connections, exit 0."""
+
+import hashlib
+import time
+
+import httpraw
+
+MiB = 1024 * 1024
+
+
+def wait_refused(port, within=3.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if httpraw.connect_refused(port):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_finishes_transfer_in_flight(start_server, tree):
+    srv = start_server()
+    big = httpraw.Client(srv.port, rcvbuf=64 * 1024, timeout=20)
+    idle = httpraw.Client(srv.port)
+    try:
+        big.send(httpraw.build_request("GET", "/f64m.bin"))
+        r = big.read_head()
+        assert r.status == 200 and r.content_length == 64 * MiB
+        h = hashlib.sha256()
+        got = 0
+        for _ in range(16):  # read slowly for a while
+            chunk = big.read_exact(64 * 1024)
+            h.update(chunk)
+            got += len(chunk)
+            time.sleep(0.01)
+        r = idle.request("GET", "/hello.txt")
+        assert r.status == 200
+
+        srv.terminate()
+        assert wait_refused(srv.port), "new connections still accepted 3 s after SIGTERM"
+        closed, extra = idle.wait_eof(5)
+        assert extra == b"" and closed, "idle keep-alive connection not closed on shutdown"
+        assert srv.alive(), "server exited before the transfer in flight was finished"
+
+        for _ in range(8):  # still slow for a bit, then the rest at full speed
+            chunk = big.read_exact(64 * 1024)
+            h.update(chunk)
+            got += len(chunk)
+            time.sleep(0.02)
+        big.read_exact(64 * MiB - got, sink=h.update)
+        assert h.hexdigest() == tree.digest["/f64m.bin"], "body damaged by the shutdown"
+        closed, extra = big.wait_eof(5)
+        assert extra == b"" and closed, "connection left open after its reply during shutdown"
+    finally:
+        big.close()
+        idle.close()
+    rc = srv.wait(15)
+    assert rc == 0, f"exit code {rc} after SIGTERM"
+
+
+def test_sigterm_with_idle_connections_exits_promptly(start_server, tree):
+    srv = start_server()
+    conns = [httpraw.Client(srv.port) for _ in range(5)]
+    try:
+        for c in conns:
+            assert c.request("GET", "/hello.txt").status == 200
+        t0 = time.monotonic()
+        srv.terminate()
+        rc = srv.wait(5)
+        assert rc is not None, "idle keep-alive connections held up shutdown for 5 s"
+        assert rc == 0
+        for c in conns:
+            closed, extra = c.wait_eof(1)
+            assert closed and extra == b""
+        assert time.monotonic() - t0 < 5
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_sigterm_with_stalled_reader_ends_within_drain_limit(start_server, tree):
+    """A client that never reads cannot hold the server forever: it exits
+    once server.shutdown_timeout has passed."""
+    srv = start_server(settings={"server.shutdown_timeout": "1s"})
+    c = httpraw.Client(srv.port, rcvbuf=16 * 1024)
+    try:
+        c.send(httpraw.build_request("GET", "/f64m.bin"))
+        r = c.read_head()
+        assert r.status == 200
+        time.sleep(0.2)
+        srv.terminate()
+        rc = srv.wait(8)
+        assert rc is not None, "stalled client held up shutdown past the drain limit (1 s) + 7 s"
+        assert rc == 0
+    finally:
+        c.close()
+
+
+def test_sigterm_without_connections(start_server):
+    srv = start_server()
+    srv.terminate()
+    assert srv.wait(5) == 0

@@ -1,0 +1,584 @@
+#include "server/config_load.hh"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace zc {
+namespace {
+
+using namespace std::chrono_literals;
+using action = cli_result::action;
+
+// gmock is not linked; this gives the same failure text as HasSubstr.
+::testing::AssertionResult has(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+// Holds argv storage for parse_command_line, which takes C strings.
+cli_result parse(std::initializer_list<std::string> args) {
+  std::vector<std::string> words{"zcserve"};
+  words.insert(words.end(), args);
+  std::vector<const char*> argv;
+  for (const std::string& w : words) argv.push_back(w.c_str());
+  argv.push_back(nullptr);
+  return parse_command_line(static_cast<int>(words.size()), argv.data());
+}
+
+// A config file that removes itself.
+class temp_file {
+ public:
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/zc_config_test_XXXXXX";
+    const int fd = ::mkstemp(name);
+    EXPECT_GE(fd, 0);
+    ::close(fd);
+    path_ = name;
+    std::ofstream(path_) << text;
+  }
+  ~temp_file() { std::remove(path_.c_str()); }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// An error must be one line that starts with "config: ".
+void expect_one_line(const std::string& e) {
+  EXPECT_EQ(e.rfind("config: ", 0), 0u) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+TEST(ConfigDefaults, NoFileNoFlags) {
+  const cli_result r = parse({});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  const config& c = r.cfg;
+  EXPECT_EQ(c.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.server.listen_port, 8080);
+  EXPECT_EQ(c.server.root, ".");
+  EXPECT_EQ(c.server.workers, 1u);
+  EXPECT_TRUE(c.server.cpu_affinity.empty());
+  EXPECT_EQ(c.server.max_connections, 10000u);
+  EXPECT_EQ(c.server.max_request_line, 8192u);
+  EXPECT_EQ(c.server.max_header_bytes, 16384u);
+  EXPECT_EQ(c.server.max_headers, 64u);
+  EXPECT_EQ(c.server.max_body, 1u << 20);
+  EXPECT_EQ(c.server.header_timeout, 10s);
+  EXPECT_EQ(c.server.idle_timeout, 60s);
+  EXPECT_EQ(c.server.send_timeout, 60s);
+  EXPECT_EQ(c.server.shutdown_timeout, 10s);
+  EXPECT_EQ(c.server.cache_revalidate, 1s);
+  EXPECT_EQ(c.server.cache_entries, 4096u);
+  EXPECT_EQ(c.server.index, "index.html");
+  EXPECT_EQ(c.io.engine, "epoll");
+  EXPECT_EQ(c.io.sender, "sendfile");
+  EXPECT_EQ(c.io.chunk_bytes, 256u * 1024);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.access_log, "off");
+  EXPECT_TRUE(r.config_path.empty());
+}
+
+TEST(ConfigDefaults, EmptyDocumentChangesNothing) {
+  config c;
+  EXPECT_EQ(apply_toml(c, "", "empty.toml"), "");
+  EXPECT_EQ(c.server.workers, 1u);
+  EXPECT_EQ(c.io.engine, "epoll");
+}
+
+TEST(ConfigFile, EveryKey) {
+  config c;
+  const std::string text = R"(
+[server]
+listen = "0.0.0.0:9090"
+root = "/srv/www"
+workers = 4
+cpu_affinity = [0, 2]
+max_connections = 500
+max_request_line = 4096
+max_header_bytes = 8192
+max_headers = 32
+max_body = 0
+header_timeout = "500ms"
+idle_timeout = "2m"
+send_timeout = 1500
+shutdown_timeout = "3s"
+cache_revalidate = 0
+cache_entries = 0
+index = "default.htm"
+
+[io]
+engine = "io_uring"
+sender = "splice"
+chunk_bytes = 65536
+
+[log]
+level = "debug"
+access_log = "/var/log/zc.log"
+)";
+  ASSERT_EQ(apply_toml(c, text, "full.toml"), "");
+  EXPECT_EQ(c.server.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.server.listen_port, 9090);
+  EXPECT_EQ(c.server.root, "/srv/www");
+  EXPECT_EQ(c.server.workers, 4u);
+  EXPECT_EQ(c.server.cpu_affinity, (std::vector<int>{0, 2}));
+  EXPECT_EQ(c.server.max_connections, 500u);
+  EXPECT_EQ(c.server.max_request_line, 4096u);
+  EXPECT_EQ(c.server.max_header_bytes, 8192u);
+  EXPECT_EQ(c.server.max_headers, 32u);
+  EXPECT_EQ(c.server.max_body, 0u);
+  EXPECT_EQ(c.server.header_timeout, 500ms);
+  EXPECT_EQ(c.server.idle_timeout, 2min);
+  EXPECT_EQ(c.server.send_timeout, 1500ms);
+  EXPECT_EQ(c.server.shutdown_timeout, 3s);
+  EXPECT_EQ(c.server.cache_revalidate, 0ms);
+  EXPECT_EQ(c.server.cache_entries, 0u);
+  EXPECT_EQ(c.server.index, "default.htm");
+  EXPECT_EQ(c.io.engine, "io_uring");
+  EXPECT_EQ(c.io.sender, "splice");
+  EXPECT_EQ(c.io.chunk_bytes, 65536u);
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.access_log, "/var/log/zc.log");
+}
+
+TEST(ConfigFile, RangeEndsAreAccepted) {
+  config c;
+  EXPECT_EQ(apply_toml(c, "[server]\nworkers = 256\nmax_body = 1099511627776\n", "f"), "");
+  EXPECT_EQ(c.server.workers, 256u);
+  EXPECT_EQ(c.server.max_body, std::uint64_t{1} << 40);
+  EXPECT_EQ(apply_toml(c, "[server]\nlisten = \"127.0.0.1:0\"\n", "f"), "");
+  EXPECT_EQ(c.server.listen_port, 0);
+  EXPECT_EQ(apply_toml(c, "[server]\nlisten = \"127.0.0.1:65535\"\n", "f"), "");
+  EXPECT_EQ(c.server.listen_port, 65535);
+}
+
+TEST(ConfigFile, InlineAndDottedTablesWork) {
+  config c;
+  EXPECT_EQ(apply_toml(c, "server = { workers = 3 }\nio.sender = \"mmap\"\n", "f"), "");
+  EXPECT_EQ(c.server.workers, 3u);
+  EXPECT_EQ(c.io.sender, "mmap");
+}
+
+TEST(ConfigFile, CpuAffinityNoneAndEmpty) {
+  config c;
+  c.server.cpu_affinity = {1, 2};
+  EXPECT_EQ(apply_toml(c, "[server]\ncpu_affinity = \"none\"\n", "f"), "");
+  EXPECT_TRUE(c.server.cpu_affinity.empty());
+  c.server.cpu_affinity = {1, 2};
+  EXPECT_EQ(apply_toml(c, "[server]\ncpu_affinity = []\n", "f"), "");
+  EXPECT_TRUE(c.server.cpu_affinity.empty());
+}
+
+TEST(ConfigErrors, UnknownSection) {
+  config c;
+  const std::string e = apply_toml(c, "[server]\nworkers = 2\n[colour]\nx = 1\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "f.toml:3:"));
+  EXPECT_TRUE(has(e, "colour"));
+  EXPECT_TRUE(has(e, "unknown section"));
+  EXPECT_TRUE(has(e, "[server], [io], [log]"));
+}
+
+TEST(ConfigErrors, UnknownKeyListsAllowedKeys) {
+  config c;
+  const std::string e = apply_toml(c, "[server]\ncolour = \"red\"\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "f.toml:2:1: server.colour = \"red\": unknown key"));
+  EXPECT_TRUE(has(e, "allowed in [server]: listen, root, workers, cpu_affinity"));
+  EXPECT_TRUE(has(e, "index"));
+}
+
+TEST(ConfigErrors, UnknownKeySuggestsNearName) {
+  config c;
+  const std::string e = apply_toml(c, "[server]\nwrokers = 2\n", "f.toml");
+  EXPECT_TRUE(has(e, "did you mean server.workers?"));
+}
+
+TEST(ConfigErrors, KeyAboveEverySectionPointsToItsSection) {
+  config c;
+  const std::string e = apply_toml(c, "workers = 2\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "workers = 2"));
+  EXPECT_TRUE(has(e, "server.workers"));
+}
+
+TEST(ConfigErrors, SectionThatIsNotATable) {
+  config c;
+  const std::string e = apply_toml(c, "server = 5\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "server = 5: must be a table"));
+}
+
+TEST(ConfigErrors, WrongType) {
+  config c;
+  std::string e = apply_toml(c, "[server]\nworkers = \"two\"\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "server.workers = \"two\": must be an integer from 1 to 256, not a string"));
+
+  e = apply_toml(c, "[server]\nroot = 5\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.root = 5: must be a non-empty directory path, not an integer"));
+
+  e = apply_toml(c, "[server]\ncpu_affinity = [0, \"x\"]\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.cpu_affinity = [0, \"x\"]"));
+  EXPECT_TRUE(has(e, "not an array holding a string"));
+
+  e = apply_toml(c, "[io]\nchunk_bytes = 4096.0\n", "f.toml");
+  EXPECT_TRUE(has(e, "not a float"));
+}
+
+TEST(ConfigErrors, OutOfRange) {
+  config c;
+  std::string e = apply_toml(c, "[server]\nworkers = 0\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_EQ(e, "config: f.toml:2:11: server.workers = 0: must be an integer from 1 to 256");
+
+  e = apply_toml(c, "[server]\nmax_headers = 129\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.max_headers = 129: must be an integer from 1 to 128"));
+  e = apply_toml(c, "[server]\nmax_body = 1099511627777\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.max_body = 1099511627777"));
+  e = apply_toml(c, "[io]\nchunk_bytes = 4095\n", "f.toml");
+  EXPECT_TRUE(has(e, "io.chunk_bytes = 4095: must be an integer from 4096 to 67108864"));
+  e = apply_toml(c, "[server]\ncpu_affinity = [-1]\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.cpu_affinity = [-1]"));
+  e = apply_toml(c, "[log]\nlevel = \"loud\"\n", "f.toml");
+  EXPECT_TRUE(has(e, "log.level = \"loud\": must be one of trace, debug, info, warn, error, off"));
+  e = apply_toml(c, "[server]\nindex = \"a/b.html\"\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.index = \"a/b.html\""));
+  e = apply_toml(c, "[io]\nengine = \"\"\n", "f.toml");
+  EXPECT_TRUE(has(e, "io.engine = \"\": must be a non-empty engine name"));
+}
+
+TEST(ConfigErrors, FailedFileLeavesConfigUntouched) {
+  config c;
+  const std::string e =
+      apply_toml(c, "[server]\nworkers = 8\nroot = \"/x\"\n[io]\nchunk_bytes = 1\n", "f");
+  EXPECT_FALSE(e.empty());
+  EXPECT_EQ(c.server.workers, 1u);
+  EXPECT_EQ(c.server.root, ".");
+}
+
+TEST(ConfigErrors, FirstErrorInFileOrderIsReported) {
+  config c;
+  // toml++ iterates keys alphabetically; the report must follow the file.
+  const std::string e = apply_toml(c, "[server]\nworkers = 0\nindex = \"\"\n", "f.toml");
+  EXPECT_TRUE(has(e, "server.workers"));
+}
+
+TEST(ConfigErrors, BadListen) {
+  for (const char* bad :
+       {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x", ":8080", "::1:8080",
+        "[::1]8080", "[::1]:", "[nothost]:80", "999.1.1.1:80", "1.2.3:80", "-bad:80", "[::1:80"}) {
+    config c;
+    const std::string e = apply_override(c, std::string("server.listen=\"") + bad + "\"");
+    expect_one_line(e);
+    EXPECT_TRUE(has(e, std::string("server.listen = \"") + bad + "\": must be HOST:PORT")) << bad;
+    EXPECT_EQ(c.server.listen_host, "127.0.0.1") << bad;
+  }
+}
+
+TEST(ConfigListen, HostNameAndIpv6) {
+  config c;
+  EXPECT_EQ(apply_override(c, "server.listen=localhost:81"), "");
+  EXPECT_EQ(c.server.listen_host, "localhost");
+  EXPECT_EQ(c.server.listen_port, 81);
+
+  EXPECT_EQ(apply_toml(c, "[server]\nlisten = \"[::1]:8443\"\n", "f"), "");
+  EXPECT_EQ(c.server.listen_host, "::1");  // brackets are syntax, not part of the address
+  EXPECT_EQ(c.server.listen_port, 8443);
+
+  const cli_result r = parse({"--listen", "[::]:0"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.server.listen_host, "::");
+  EXPECT_EQ(r.cfg.server.listen_port, 0);
+}
+
+TEST(ConfigErrors, BadDuration) {
+  for (const char* bad : {"\"10\"", "\"10 s\"", "\"1.5s\"", "\"10h\"", "\"s\"", "\"-1s\"", "0",
+                          "\"0s\"", "-5", "\"1441m\"", "86400001", "true"}) {
+    config c;
+    const std::string e = apply_toml(c, std::string("[server]\nidle_timeout = ") + bad + "\n", "f");
+    expect_one_line(e);
+    EXPECT_TRUE(has(e, std::string("server.idle_timeout = ") + bad + ": must be a duration"))
+        << bad;
+  }
+  config c;
+  EXPECT_EQ(apply_toml(c, "[server]\nidle_timeout = \"1440m\"\n", "f"), "");
+  EXPECT_EQ(c.server.idle_timeout, 24h);
+}
+
+TEST(ConfigErrors, CacheRevalidateMayBeZeroButNotNegative) {
+  config c;
+  EXPECT_EQ(apply_override(c, "server.cache_revalidate=\"0ms\""), "");
+  EXPECT_EQ(c.server.cache_revalidate, 0ms);
+  EXPECT_TRUE(has(apply_override(c, "server.cache_revalidate=-1"), "must be a duration from 0ms"));
+}
+
+TEST(ConfigErrors, TomlSyntaxNamesFileLineAndColumn) {
+  config c;
+  const std::string e = apply_toml(c, "[server]\nworkers = \n", "/etc/zc.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "config: /etc/zc.toml:2:"));
+}
+
+TEST(ConfigErrors, ValuesWithControlCharactersStayOnOneLine) {
+  config c;
+  const std::string e = apply_toml(c, "[log]\nlevel = \"a\\nb\"\n", "f");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "\"a\\nb\""));
+  // NUL would silently cut a path short in a C API.
+  EXPECT_TRUE(has(apply_toml(c, "[server]\nroot = \"/a\\u0000b\"\n", "f"), "server.root"));
+}
+
+TEST(ConfigOverride, TypedValues) {
+  config c;
+  EXPECT_EQ(apply_override(c, "server.workers=2"), "");
+  EXPECT_EQ(c.server.workers, 2u);
+  EXPECT_EQ(apply_override(c, "server.cpu_affinity=[0,1]"), "");
+  EXPECT_EQ(c.server.cpu_affinity, (std::vector<int>{0, 1}));
+  EXPECT_EQ(apply_override(c, "io.engine=\"blocking\""), "");
+  EXPECT_EQ(c.io.engine, "blocking");
+  EXPECT_EQ(apply_override(c, "server.idle_timeout=250"), "");
+  EXPECT_EQ(c.server.idle_timeout, 250ms);
+  EXPECT_EQ(apply_override(c, " server.max_headers = 10 "), "");
+  EXPECT_EQ(c.server.max_headers, 10u);
+}
+
+TEST(ConfigOverride, TypedValueIsValidatedLikeTheFile) {
+  config c;
+  const std::string e = apply_override(c, "server.workers=\"2\"");
+  expect_one_line(e);
+  EXPECT_EQ(e, "config: server.workers = \"2\": must be an integer from 1 to 256, not a string");
+  EXPECT_EQ(apply_override(c, "server.workers=0"),
+            "config: server.workers = 0: must be an integer from 1 to 256");
+}
+
+TEST(ConfigOverride, BareString) {
+  config c;
+  EXPECT_EQ(apply_override(c, "server.root=/tmp/x"), "");
+  EXPECT_EQ(c.server.root, "/tmp/x");
+  EXPECT_EQ(apply_override(c, "io.sender=read_write"), "");
+  EXPECT_EQ(c.io.sender, "read_write");
+  EXPECT_EQ(apply_override(c, "server.idle_timeout=10s"), "");
+  EXPECT_EQ(c.server.idle_timeout, 10s);
+  EXPECT_EQ(apply_override(c, "server.cpu_affinity=none"), "");
+  EXPECT_TRUE(c.server.cpu_affinity.empty());
+  EXPECT_EQ(apply_override(c, "log.access_log=/var/log/a b.log"), "");
+  EXPECT_EQ(c.log.access_log, "/var/log/a b.log");
+  // '=' after the first belongs to the value.
+  EXPECT_EQ(apply_override(c, "server.root=/tmp/a=b"), "");
+  EXPECT_EQ(c.server.root, "/tmp/a=b");
+}
+
+TEST(ConfigOverride, SmuggledSecondKeyIsJustText) {
+  config c;
+  EXPECT_EQ(apply_override(c, "server.root=1\nworkers = 9"), "");
+  EXPECT_EQ(c.server.root, "1\nworkers = 9");
+  EXPECT_EQ(c.server.workers, 1u);
+}
+
+TEST(ConfigOverride, Malformed) {
+  config c;
+  for (const char* bad : {"server.workers", "workers=2", "=2", ".workers=2", "server.=2", ""}) {
+    const std::string e = apply_override(c, bad);
+    expect_one_line(e);
+    EXPECT_TRUE(has(e, "section.key=value")) << bad;
+  }
+}
+
+TEST(ConfigOverride, UnknownSectionAndKey) {
+  config c;
+  std::string e = apply_override(c, "colour.x=1");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "colour.x = 1: unknown section [colour]"));
+  e = apply_override(c, "server.nope=1");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "server.nope = 1: unknown key (allowed in [server]: listen,"));
+}
+
+TEST(ConfigCli, FlagsOverrideFileWhateverTheirPosition) {
+  temp_file f("[server]\nworkers = 4\nroot = \"/from/file\"\n[io]\nsender = \"mmap\"\n");
+  const cli_result r = parse({"--workers", "8", "--config", f.path(), "--set", "io.sender=splice"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.config_path, f.path());
+  EXPECT_EQ(r.cfg.server.workers, 8u);
+  EXPECT_EQ(r.cfg.server.root, "/from/file");
+  EXPECT_EQ(r.cfg.io.sender, "splice");
+}
+
+TEST(ConfigCli, LaterFlagsWin) {
+  const cli_result r = parse({"--workers", "2", "--set", "server.workers=3"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.server.workers, 3u);
+}
+
+TEST(ConfigCli, EqualsForm) {
+  temp_file f("[server]\nworkers = 4\n");
+  const cli_result r =
+      parse({"--config=" + f.path(), "--root=/srv", "--listen=[::1]:9000", "--engine=epoll",
+             "--sender=read_write", "--workers=16", "--set=log.level=warn"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.config_path, f.path());
+  EXPECT_EQ(r.cfg.server.root, "/srv");
+  EXPECT_EQ(r.cfg.server.listen_host, "::1");
+  EXPECT_EQ(r.cfg.server.listen_port, 9000);
+  EXPECT_EQ(r.cfg.io.engine, "epoll");
+  EXPECT_EQ(r.cfg.io.sender, "read_write");
+  EXPECT_EQ(r.cfg.server.workers, 16u);
+  EXPECT_EQ(r.cfg.log.level, "warn");
+}
+
+TEST(ConfigCli, ShortConfigFlag) {
+  temp_file f("[io]\nengine = \"blocking\"\n");
+  const cli_result r = parse({"-c", f.path()});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.io.engine, "blocking");
+}
+
+TEST(ConfigCli, StringFlagsTakeTheirArgumentVerbatim) {
+  const cli_result r = parse({"--root", "2024", "--engine", "true"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.server.root, "2024");
+  EXPECT_EQ(r.cfg.io.engine, "true");
+}
+
+TEST(ConfigCli, BadValueFromFlag) {
+  const cli_result r = parse({"--workers", "0"});
+  ASSERT_EQ(r.what, action::error);
+  EXPECT_EQ(r.error, "config: server.workers = 0: must be an integer from 1 to 256");
+}
+
+TEST(ConfigCli, BadFileIsAnError) {
+  temp_file f("[server\n");
+  const cli_result r = parse({"--config", f.path()});
+  ASSERT_EQ(r.what, action::error);
+  expect_one_line(r.error);
+  EXPECT_TRUE(has(r.error, f.path() + ":1:"));
+}
+
+TEST(ConfigCli, UnreadableFile) {
+  const cli_result r = parse({"--config", "/nonexistent/zc.toml"});
+  ASSERT_EQ(r.what, action::error);
+  expect_one_line(r.error);
+  EXPECT_TRUE(has(r.error, "/nonexistent/zc.toml: cannot read: No such file or directory"));
+
+  const cli_result d = parse({"--config", "/"});
+  ASSERT_EQ(d.what, action::error);
+  EXPECT_TRUE(has(d.error, "Is a directory"));
+}
+
+TEST(ConfigCli, UnknownFlag) {
+  const cli_result r = parse({"--frobnicate"});
+  ASSERT_EQ(r.what, action::error);
+  EXPECT_TRUE(has(r.error, "--frobnicate"));
+  EXPECT_TRUE(has(r.error, "unknown flag"));
+  EXPECT_EQ(r.error.find('\n'), std::string::npos);
+
+  EXPECT_TRUE(has(parse({"--frob=1"}).error, "--frob=1"));
+  EXPECT_TRUE(has(parse({"-x"}).error, "\"-x\": unknown flag"));
+  EXPECT_TRUE(has(parse({"stray"}).error, "\"stray\": unexpected argument"));
+}
+
+TEST(ConfigCli, MissingArgument) {
+  for (const char* flag :
+       {"--config", "-c", "--set", "--root", "--listen", "--engine", "--sender", "--workers"}) {
+    const cli_result r = parse({flag});
+    ASSERT_EQ(r.what, action::error) << flag;
+    EXPECT_TRUE(has(r.error, flag));
+  }
+}
+
+TEST(ConfigCli, FlagWithoutValueRefusesOne) {
+  const cli_result r = parse({"--list-backends=yes"});
+  ASSERT_EQ(r.what, action::error);
+  EXPECT_TRUE(has(r.error, "--list-backends: takes no value"));
+}
+
+TEST(ConfigCli, OnlyOneConfigFile) {
+  temp_file f("");
+  const cli_result r = parse({"-c", f.path(), "--config", f.path()});
+  ASSERT_EQ(r.what, action::error);
+  EXPECT_TRUE(has(r.error, "only one config file"));
+}
+
+TEST(ConfigCli, Actions) {
+  EXPECT_EQ(parse({"--help"}).what, action::help);
+  EXPECT_EQ(parse({"-h"}).what, action::help);
+  EXPECT_EQ(parse({"--version"}).what, action::version);
+  EXPECT_EQ(parse({"-V"}).what, action::version);
+  // Help is honoured beside a mistake, and without reading the file.
+  EXPECT_EQ(parse({"--bogus", "--help"}).what, action::help);
+  EXPECT_EQ(parse({"--config", "/nonexistent", "-h"}).what, action::help);
+}
+
+TEST(ConfigCli, ListBackendsStillParsesOtherFlags) {
+  cli_result r = parse({"--list-backends", "--engine", "io_uring"});
+  ASSERT_EQ(r.what, action::list_backends) << r.error;
+  EXPECT_EQ(r.cfg.io.engine, "io_uring");
+  r = parse({"--list-backends", "--workers", "0"});
+  EXPECT_EQ(r.what, action::error);
+  r = parse({"--list-backends", "--nope"});
+  EXPECT_EQ(r.what, action::error);
+}
+
+TEST(ConfigUsage, ListsEveryFlagAndKeyWithDefault) {
+  const std::string u = usage_text();
+  for (const char* flag : {"--config", "-c,", "--set", "--root", "--listen", "--engine", "--sender",
+                           "--workers", "--list-backends", "--help", "-h,", "--version", "-V,"}) {
+    EXPECT_TRUE(has(u, flag));
+  }
+  for (const char* line : {"listen = \"127.0.0.1:8080\"",
+                           "root = \".\"",
+                           "workers = 1",
+                           "cpu_affinity = \"none\"",
+                           "max_connections = 10000",
+                           "max_request_line = 8192",
+                           "max_header_bytes = 16384",
+                           "max_headers = 64",
+                           "max_body = 1048576",
+                           "header_timeout = \"10s\"",
+                           "idle_timeout = \"1m\"",
+                           "send_timeout = \"1m\"",
+                           "shutdown_timeout = \"10s\"",
+                           "cache_revalidate = \"1s\"",
+                           "cache_entries = 4096",
+                           "index = \"index.html\"",
+                           "engine = \"epoll\"",
+                           "sender = \"sendfile\"",
+                           "chunk_bytes = 262144",
+                           "level = \"info\"",
+                           "access_log = \"off\""}) {
+    EXPECT_TRUE(has(u, line));
+  }
+  EXPECT_TRUE(has(u, "[server]"));
+  EXPECT_TRUE(has(u, "[io]"));
+  EXPECT_TRUE(has(u, "[log]"));
+}
+
+// The key listing in --help is a TOML file of the defaults; it must read
+// back as the defaults.
+TEST(ConfigUsage, DefaultsRoundTrip) {
+  const std::string u = usage_text();
+  const std::size_t start = u.find("\n  [server]");
+  ASSERT_NE(start, std::string::npos);
+  const std::string doc = u.substr(start);
+  config c;
+  c.server.workers = 99;
+  c.io.chunk_bytes = 4096;
+  ASSERT_EQ(apply_toml(c, doc, "usage"), "") << doc;
+  EXPECT_EQ(c.server.workers, 1u);
+  EXPECT_EQ(c.io.chunk_bytes, 256u * 1024);
+  EXPECT_EQ(c.server.idle_timeout, 60s);
+}
+
+}  // namespace
+}  // namespace zc
