@@ -189,10 +189,11 @@ parse_result parse_version(std::string_view v, request& out) noexcept {
   if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || !digit(v[5]) || v[6] != '.' || !digit(v[7])) {
     return fail(400, "malformed HTTP version");
   }
-  if (v[5] == '1' && v[7] == '1') {
-    out.ver = version::http11;
-  } else if (v[5] == '1' && v[7] == '0') {
+  if (v[5] == '1' && v[7] == '0') {
     out.ver = version::http10;
+  } else if (v[5] == '1') {
+    // RFC 9110 §2.5: a higher 1.x minor is answered as the highest we speak.
+    out.ver = version::http11;
   } else {
     return fail(505, "unsupported HTTP version");
   }

@@ -227,7 +227,11 @@ TEST(HttpParser, OtherHttpVersionsAre505) {
   expect_reason("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "unsupported HTTP version");
   expect_error("GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505);
   expect_error("GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505);
-  expect_error("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
+}
+
+TEST(HttpParser, HigherHttp1MinorIsServedAsHttp11) {
+  auto req = expect_complete("GET / HTTP/1.2\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(req->ver, http::version::http11);
 }
 
 TEST(HttpParser, Http2PrefaceIs505) {
