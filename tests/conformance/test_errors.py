@@ -18,7 +18,7 @@ def send_raw(port, data, timeout=10):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may stop reading once it has decided
         r = c.read_response("GET")
-        closed, extra = c.wait_eof(5)
+        closed, extra = c.wait_eof(3)
         assert extra == b"", f"bytes after the error reply (bad Content-Length?): {extra[:100]!r}"
         return r, closed
 
@@ -149,7 +149,7 @@ def test_error_after_good_requests_on_same_connection(server, tree):
             assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
         r = c.read_response()
         check_error_reply(r, 400)
-        closed, extra = c.wait_eof(5)
+        closed, extra = c.wait_eof(3)
         assert extra == b"", "server answered a request after the bad one"
         assert closed
     assert_serving(server, tree)

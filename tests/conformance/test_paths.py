@@ -107,3 +107,12 @@ def test_symlink_leaving_root_is_refused(server, tree, target):
     assert r.status in (403, 404), f"{target} -> {r.status}"
     assert b"TOP-SECRET" not in r.body
     assert_serving(server, tree)
+
+
+@pytest.mark.parametrize("target", ["/" + "n" * 300, "/dir/" + "n" * 1000 + ".txt",
+                                    "/" + "/".join(["d"] * 2100)])
+def test_overlong_names_are_client_errors(server, tree, target):
+    """ENAMETOOLONG is the client's doing: 4xx, not 500."""
+    r = get(server.port, target)
+    assert r.status in (400, 403, 404, 414), f"{r.status} for a {len(target)}-byte path"
+    assert_serving(server, tree)

@@ -92,13 +92,16 @@ def test_file_truncated_mid_transfer(start_server, tree):
             if len(got) >= BIG:
                 break
         c.close()
+        if got != orig[:len(got)]:
+            block = next(i for i in range(0, len(got), 65536)
+                         if got[i:i + 65536] != orig[i:i + 65536])
+            first_bad = next(i for i in range(block, block + 65536) if got[i] != orig[i])
+            raise AssertionError(f"wrong bytes delivered from offset {first_bad} "
+                                 f"({len(got)} delivered; the file was cut to 102400 after "
+                                 f"1 MiB had been read)")
+        assert len(got) < BIG, "server sent a full-length body for a truncated file"
         assert eof, (f"connection neither closed nor finished within 20 s after truncation "
                      f"({len(got)} body bytes received)")
-        assert len(got) < BIG, "server sent a full-length body for a truncated file"
-        if got != orig[:len(got)]:
-            first_bad = next(i for i in range(len(got)) if got[i] != orig[i])
-            raise AssertionError(f"wrong bytes delivered from offset {first_bad} "
-                                 f"(of {len(got)} delivered; file cut to 102400)")
         srv.check_alive()
         r = httpraw.fetch(srv.port, "GET", "/truncated.bin")
         assert r.status == 200 and r.body == orig[:100 * 1024]
