@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -32,13 +34,27 @@ def pytest_addoption(parser):
     group.addoption("--sender", action="store", default="sendfile", help="io.sender to test")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # ctest runs one session per engine x sender in parallel: give each its
+    # own temporary tree (a 64 MiB file and copies of it) instead of sharing
+    # pytest's numbered directories, and remove it at the end.
+    if config.option.basetemp is None and not config.option.collectonly:
+        config.option.basetemp = tempfile.mkdtemp(prefix="zc-conformance-")
+        config._zc_basetemp = config.option.basetemp
+
     # 300 concurrent connections plus the server's own descriptors; the
     # server inherits this limit from us.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def pytest_unconfigure(config):
+    base = getattr(config, "_zc_basetemp", None)
+    if base:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def pytest_report_header(config):

@@ -110,7 +110,8 @@ def test_symlink_leaving_root_is_refused(server, tree, target):
 
 
 @pytest.mark.parametrize("target", ["/" + "n" * 300, "/dir/" + "n" * 1000 + ".txt",
-                                    "/" + "/".join(["d"] * 2100)])
+                                    "/" + "/".join(["d"] * 2100)],
+                         ids=["name300", "name1000", "path4200"])
 def test_overlong_names_are_client_errors(server, tree, target):
     """ENAMETOOLONG is the client's doing: 4xx, not 500."""
     r = get(server.port, target)
