@@ -1,6 +1,7 @@
 #include "backends/worker.hh"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -23,25 +24,25 @@ std::string format_endpoint(const std::string& host, std::uint16_t port) {
 listen_result make_listener(const std::string& host, std::uint16_t port, int backlog) {
   listen_result out;
   const std::string where = format_endpoint(host, port);
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  int family;
-  if (auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      inet_pton(AF_INET, host.c_str(), &sin->sin_addr) == 1) {
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    len = sizeof(sockaddr_in);
-    family = AF_INET;
-  } else if (auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-             inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    len = sizeof(sockaddr_in6);
-    family = AF_INET6;
-  } else {
-    out.error = "server.listen = " + where + ": host must be a numeric IPv4 or IPv6 address";
+  // Numeric addresses and names ("localhost") alike; the first address
+  // the resolver gives is the one bound.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG;
+  addrinfo* ai = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &ai); rc != 0) {
+    out.error = "server.listen = " + where + ": " + ::gai_strerror(rc) +
+                " (must be HOST:PORT with a numeric address or a resolvable name)";
+    out.bad_value = true;
     return out;
   }
+  sockaddr_storage ss{};
+  std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+  const socklen_t len = ai->ai_addrlen;
+  const int family = ai->ai_family;
+  ::freeaddrinfo(ai);
   // Set-up calls, made once before serving: not on the counted path.
   sys::unique_fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {

@@ -25,6 +25,7 @@ struct listen_result {
   sys::unique_fd fd;
   std::uint16_t port = 0;  // the port actually bound (useful when asked for 0)
   std::string error;       // "" on success
+  bool bad_value = false;  // the address itself is wrong (a configuration error)
 };
 
 // A non-blocking TCP listener with SO_REUSEADDR and SO_REUSEPORT, so every

@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   for (unsigned i = 0; i < cfg.server.workers; ++i) {
     zc::listen_result l = zc::make_listener(cfg.server.listen_host, port);
     if (!l.error.empty()) {
+      if (l.bad_value) return die_usage(l.error);
       spdlog::error("{}", l.error);
       return exit_runtime;
     }

@@ -15,6 +15,7 @@ BASE/secret is a file the server must never hand out):
     BASE/root/link_out     -> ../secret         (relative, leaves the root)
     BASE/root/link_out_abs -> BASE/secret       (absolute, leaves the root)
     BASE/root/linkdir_out  -> ..                (a directory outside)
+    BASE/root/loop         -> loop              (ELOOP)
 """
 
 from __future__ import annotations
@@ -107,4 +108,5 @@ def build(base: Path) -> Tree:
     os.symlink("../secret", t.root / "link_out")
     os.symlink(str(t.secret_path), t.root / "link_out_abs")
     os.symlink("..", t.root / "linkdir_out")
+    os.symlink("loop", t.root / "loop")
     return t

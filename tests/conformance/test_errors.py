@@ -159,3 +159,19 @@ def test_http10_without_host_is_fine(server, tree):
     with httpraw.Client(server.port) as c:
         r = c.request("GET", "/hello.txt", version="HTTP/1.0", host=None)
         assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_body_over_limit_gives_413(server, tree):
+    """A GET body over server.max_body (1 MiB by default) is refused."""
+    with httpraw.Client(server.port) as c:
+        c.send(httpraw.build_request("GET", "/hello.txt", headers={"Content-Length": str(2 << 20)}))
+        r = c.read_response()
+        check_error_reply(r, 413)
+    assert_serving(server, tree)
+
+
+@pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3.0", "HTTP/0.9"])
+def test_unsupported_major_version_is_refused(server, tree, version):
+    r, _ = send_raw(server.port, f"GET /hello.txt {version}\r\n".encode() + H + b"\r\n")
+    assert r.status in (400, 505), f"{r.status} for {version}"
+    assert_serving(server, tree)

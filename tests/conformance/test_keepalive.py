@@ -5,6 +5,8 @@ import itertools
 import socket
 import time
 
+import pytest
+
 import httpraw
 
 SMALL = ["/hello.txt", "/f0.bin", "/f1.bin", "/f4095.bin", "/f4096.bin", "/page.html",
@@ -98,9 +100,10 @@ def test_request_split_across_many_writes(server, tree):
         assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
 
 
-def test_connection_close_is_honoured(server, tree):
+@pytest.mark.parametrize("value", ["close", "Close", "keep-alive, close", "CLOSE"])
+def test_connection_close_is_honoured(server, tree, value):
     with httpraw.Client(server.port) as c:
-        r = c.request("GET", "/hello.txt", headers={"Connection": "close"})
+        r = c.request("GET", "/hello.txt", headers={"Connection": value})
         assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
         closed, extra = c.wait_eof(5)
         assert extra == b"" and closed, "server did not close after Connection: close"
@@ -143,3 +146,24 @@ def test_404_keeps_connection(server, tree):
         assert r.status == 404
         r = c.request("GET", "/hello.txt")
         assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+def test_get_with_body_is_framed_by_content_length(server, tree):
+    """A body on GET is read and dropped; it must not be taken for the next request."""
+    body = b"GET /f0.bin HTTP/1.1\r\nHost: x\r\n\r\n"  # looks like a request, is a body
+    with httpraw.Client(server.port) as c:
+        c.send(httpraw.build_request("GET", "/hello.txt",
+                                     headers={"Content-Length": str(len(body))}, body=body)
+               + httpraw.build_request("GET", "/f1.bin"))
+        r = c.read_response()
+        assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+        r = c.read_response()
+        assert r.status == 200 and r.body == tree.bytes_of("/f1.bin"), "body parsed as a request"
+        assert c.is_open(0.1)
+
+
+def test_higher_http1_minor_version_is_answered_as_http11(server, tree):
+    with httpraw.Client(server.port) as c:
+        r = c.request("GET", "/hello.txt", version="HTTP/1.2")
+        assert r.status == 200 and r.version == "HTTP/1.1"
+        assert r.body == tree.bytes_of("/hello.txt")

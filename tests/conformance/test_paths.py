@@ -117,3 +117,16 @@ def test_overlong_names_are_client_errors(server, tree, target):
     r = get(server.port, target)
     assert r.status in (400, 403, 404, 414), f"{r.status} for a {len(target)}-byte path"
     assert_serving(server, tree)
+
+
+def test_symlink_loop_is_a_client_error(server, tree):
+    r = get(server.port, "/loop")
+    assert r.status in (403, 404), f"{r.status} for a symlink loop"
+    assert_serving(server, tree)
+
+
+def test_absolute_form_target_is_accepted(server, tree):
+    # RFC 9112 3.2.2: a server MUST accept the absolute-form.
+    port = server.port
+    r = httpraw.fetch(port, "GET", f"http://127.0.0.1:{port}/hello.txt")
+    assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
