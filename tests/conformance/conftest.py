@@ -15,12 +15,10 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 
 import docroot
-import httpraw
 
 LISTEN_RE = re.compile(r"listen=\S+:(\d+)")
 START_TIMEOUT = 10.0

@@ -253,6 +253,35 @@ class Client:
         self.send(build_request(method, target, **kw))
         return self.read_response(method, hash_only=hash_only)
 
+    def read_until_eof(self, timeout, limit=None):
+        """Everything until the server closes: returns (data, eof). eof is
+        False if `timeout` s passed first, or `limit` bytes arrived first."""
+        deadline = time.monotonic() + timeout
+        data = bytearray(self.buf)
+        self.buf.clear()
+        scratch = bytearray(1 << 20)
+        try:
+            while not self.eof:
+                if limit is not None and len(data) >= limit:
+                    return data, False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return data, False
+                self.sock.settimeout(left)
+                try:
+                    k = self.sock.recv_into(scratch)
+                except socket.timeout:
+                    return data, False
+                except ConnectionResetError:
+                    k = 0
+                if k == 0:
+                    self.eof = True
+                    break
+                data += scratch[:k]
+        finally:
+            self.sock.settimeout(self.timeout)
+        return data, True
+
     def wait_eof(self, timeout):
         """Waits up to `timeout` s for the server to close. Returns
         (closed, extra) where extra is any bytes that arrived meanwhile."""

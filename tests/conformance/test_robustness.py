@@ -3,7 +3,7 @@ never send wrong bytes, and keep serving."""
 
 import os
 import shutil
-import socket
+import threading
 import time
 
 import pytest
@@ -57,8 +57,23 @@ def test_client_vanishing_mid_pipeline(server, tree):
     assert_serving(server, tree)
 
 
+def first_difference(got, want):
+    block = next(i for i in range(0, len(got), 65536) if got[i:i + 65536] != want[i:i + 65536])
+    return next(i for i in range(block, min(block + 65536, len(got))) if got[i] != want[i])
+
+
+def check_cut_short(got, eof, orig, what):
+    """A transfer whose file shrank: every byte right, fewer than promised, then a close."""
+    if got != orig[:len(got)]:
+        raise AssertionError(f"{what}: wrong bytes from offset {first_difference(got, orig)} "
+                             f"({len(got)} delivered; the file was cut to 102400)")
+    assert len(got) < BIG, f"{what}: a full-length body was sent for a truncated file"
+    assert eof, (f"{what}: the connection was neither closed nor finished after the "
+                 f"truncation ({len(got)} body bytes received; the server hangs)")
+
+
 def test_file_truncated_mid_transfer(start_server, tree):
-    """The file shrinks while it is being sent. The server must end the
+    """The file shrinks while a slow client reads it. The server must end the
     connection early (the client sees fewer bytes than Content-Length) and
     must never send bytes the file did not hold: no zero fill, no crash
     (mmap readers get SIGBUS past the new end)."""
@@ -73,35 +88,9 @@ def test_file_truncated_mid_transfer(start_server, tree):
         assert r.status == 200 and r.content_length == BIG
         got = bytearray(c.read_exact(MiB))
         os.truncate(path, 100 * 1024)
-
-        deadline = time.monotonic() + 20
-        eof = False
-        scratch = bytearray(1 << 20)
-        while time.monotonic() < deadline:
-            c.sock.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                k = c.sock.recv_into(scratch)
-            except ConnectionResetError:
-                k = 0
-            except socket.timeout:
-                break
-            if k == 0:
-                eof = True
-                break
-            got += scratch[:k]
-            if len(got) >= BIG:
-                break
+        rest, eof = c.read_until_eof(20, limit=BIG - len(got))
         c.close()
-        if got != orig[:len(got)]:
-            block = next(i for i in range(0, len(got), 65536)
-                         if got[i:i + 65536] != orig[i:i + 65536])
-            first_bad = next(i for i in range(block, block + 65536) if got[i] != orig[i])
-            raise AssertionError(f"wrong bytes delivered from offset {first_bad} "
-                                 f"({len(got)} delivered; the file was cut to 102400 after "
-                                 f"1 MiB had been read)")
-        assert len(got) < BIG, "server sent a full-length body for a truncated file"
-        assert eof, (f"connection neither closed nor finished within 20 s after truncation "
-                     f"({len(got)} body bytes received)")
+        check_cut_short(got + rest, eof, orig, "slow reader")
         srv.check_alive()
         r = httpraw.fetch(srv.port, "GET", "/truncated.bin")
         assert r.status == 200 and r.body == orig[:100 * 1024]
@@ -109,6 +98,33 @@ def test_file_truncated_mid_transfer(start_server, tree):
         assert_serving(srv, tree, "/f1m1.bin")
     finally:
         path.unlink()
+
+
+def test_file_truncated_while_client_reads_fast(start_server, tree):
+    """The file shrinks while the server is busy sending it, so the cut can
+    land inside one send call (a short sendfile, a short pread). Repeated:
+    the window is narrow."""
+    srv = start_server(settings={"server.cache_revalidate": "0ms"})
+    orig = tree.bytes_of("/f64m.bin")
+    path = tree.root / "truncated_fast.bin"
+    try:
+        for trial in range(20):
+            shutil.copyfile(tree.path("/f64m.bin"), path)
+            with httpraw.Client(srv.port, timeout=10) as c:
+                c.send(httpraw.build_request("GET", "/truncated_fast.bin"))
+                r = c.read_head()
+                assert r.status == 200 and r.content_length == BIG
+                got = bytearray(c.read_exact(MiB))
+                cutter = threading.Thread(target=os.truncate, args=(path, 100 * 1024))
+                cutter.start()
+                rest, eof = c.read_until_eof(10, limit=BIG - len(got))
+                cutter.join()
+            check_cut_short(got + rest, eof, orig, f"trial {trial}")
+            srv.check_alive()
+        assert_serving(srv, tree)
+    finally:
+        if path.exists():
+            path.unlink()
 
 
 def test_file_deleted_mid_transfer_is_sent_whole(start_server, tree):
