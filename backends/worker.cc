@@ -12,7 +12,7 @@ namespace zc {
 
 namespace {
 std::string fail(const char* what, const std::string& where) {
-  return std::string(what) + " " + where + ": " + std::strerror(errno);
+  return where + ": " + what + ": " + std::strerror(errno);
 }
 }  // namespace
 
@@ -21,9 +21,10 @@ std::string format_endpoint(const std::string& host, std::uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-listen_result make_listener(const std::string& host, std::uint16_t port, int backlog) {
+listen_result make_listener(const std::string& host, std::uint16_t port, int backlog,
+                            std::string_view key) {
   listen_result out;
-  const std::string where = format_endpoint(host, port);
+  const std::string where = std::string(key) + " = " + format_endpoint(host, port);
   // Numeric addresses and names ("localhost") alike; the first address
   // the resolver gives is the one bound.
   addrinfo hints{};
@@ -33,7 +34,7 @@ listen_result make_listener(const std::string& host, std::uint16_t port, int bac
   addrinfo* ai = nullptr;
   const std::string service = std::to_string(port);
   if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &ai); rc != 0) {
-    out.error = "server.listen = " + where + ": " + ::gai_strerror(rc) +
+    out.error = where + ": " + ::gai_strerror(rc) +
                 " (must be HOST:PORT with a numeric address or a resolvable name)";
     out.bad_value = true;
     return out;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "backends/sys/unique_fd.hh"
 #include "server/config.hh"
@@ -30,7 +31,9 @@ struct listen_result {
 
 // A non-blocking TCP listener with SO_REUSEADDR and SO_REUSEPORT, so every
 // worker has its own accept queue and the kernel spreads connections.
-listen_result make_listener(const std::string& host, std::uint16_t port, int backlog = 4096);
+// `key` names the setting in error messages.
+listen_result make_listener(const std::string& host, std::uint16_t port, int backlog = 4096,
+                            std::string_view key = "server.listen");
 
 // "host:port", with brackets for IPv6.
 std::string format_endpoint(const std::string& host, std::uint16_t port);

@@ -22,7 +22,7 @@ import time
 
 
 def start_server(zcserve, root, engine, sender):
-    proc = subprocess.Popen([zcserve, "--root", root, "--listen", "127.0.0.1:0",
+    proc = subprocess.Popen([zcserve, "--root", root, "--listen", "127.0.0.1:0", "--admin", "off",
                              "--engine", engine, "--sender", sender],
                             stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:

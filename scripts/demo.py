@@ -4,6 +4,7 @@ second, p99 latency, and the server's own count of system calls and copied
 bytes per request (the table zcserve prints when it exits)."""
 
 import argparse
+import json
 import os
 import random
 import re
@@ -12,8 +13,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
-START_RE = re.compile(r"listen=\S+:(\d+)")
+START_RE = re.compile(r"listen=\S+:(\d+) admin=\S+:(\d+)")
 
 
 def make_tree(root):
@@ -47,13 +49,13 @@ def usable_backends(zcserve):
 
 
 def start(zcserve, root, engine, sender, listen="127.0.0.1:0", cpu=None):
-    cmd = [zcserve, "--root", root, "--listen", listen,
+    cmd = [zcserve, "--root", root, "--listen", listen, "--admin", "127.0.0.1:0",
            "--engine", engine, "--sender", sender]
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     lines = []
-    port = None
+    port = admin_port = None
     deadline = time.time() + 10
     while time.time() < deadline:
         line = proc.stderr.readline()
@@ -63,6 +65,7 @@ def start(zcserve, root, engine, sender, listen="127.0.0.1:0", cpu=None):
         m = START_RE.search(line)
         if m:
             port = int(m.group(1))
+            admin_port = int(m.group(2))
             break
     if port is None:
         proc.kill()
@@ -70,7 +73,7 @@ def start(zcserve, root, engine, sender, listen="127.0.0.1:0", cpu=None):
     rest = []
     reader = threading.Thread(target=lambda: rest.extend(proc.stderr), daemon=True)
     reader.start()
-    return proc, port, rest, reader
+    return proc, port, admin_port, rest, reader
 
 
 def parse_wrk(text):
@@ -86,17 +89,9 @@ def parse_wrk(text):
     }
 
 
-def parse_table(text):
-    total = re.search(r"^\s+total\s+\d+\s+([\d.]+)", text, re.M)
-    copied = re.search(r"user->kernel \d+ bytes \(([\d.]+) per request\)", text)
-    copied_in = re.search(r"kernel->user \d+ bytes \(([\d.]+) per request\)", text)
-    calls = {m.group(1): float(m.group(2)) for m in
-             re.finditer(r"^\s+(\w+)\s+\d+\s+([\d.]+)$", text, re.M) if m.group(1) != "total"}
-    return {
-        "syscalls": float(total.group(1)) if total else float("nan"),
-        "copied": (float(copied.group(1)) if copied else 0.0) + (float(copied_in.group(1)) if copied_in else 0.0),
-        "calls": calls,
-    }
+def read_stats(admin_port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats", timeout=10) as r:
+        return json.load(r)
 
 
 def main():
@@ -121,34 +116,41 @@ def main():
     rows = []
     for i, (engine, sender) in enumerate(pairs, 1):
         print(f"[{i}/{len(pairs)}] {engine}/{sender} ...", flush=True)
-        proc, port, rest, reader = start(args.zcserve, root, engine, sender, cpu=server_cpu)
+        proc, port, admin_port, rest, reader = start(args.zcserve, root, engine, sender,
+                                                     cpu=server_cpu)
         wrk = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
                f"http://127.0.0.1:{port}/{args.file}"]
         if client_cpu is not None:
             wrk = ["taskset", "-c", str(client_cpu)] + wrk
         out = subprocess.run(wrk, capture_output=True, text=True).stdout
+        figures = read_stats(admin_port)["per_request"]["lifetime"]
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
         reader.join(timeout=5)
         if code != 0:
             raise SystemExit(f"zcserve exited {code}:\n" + "".join(rest))
-        row = {"backend": f"{engine}/{sender}", **parse_wrk(out), **parse_table("".join(rest))}
+        row = {"backend": f"{engine}/{sender}", **parse_wrk(out), **figures}
         rows.append(row)
 
     print()
-    print(f"{'backend':<22} {'req/s':>10} {'p99 ms':>8} {'syscalls/req':>13} "
-          f"{'copied B/req':>13}  calls per request")
+    print(f"{'backend':<22} {'req/s':>9} {'p99 ms':>7} {'syscalls':>9} {'kernel':>7} "
+          f"{'switches':>9} {'CPU us':>7} {'copied B':>9}  calls per request")
     for r in rows:
-        top = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["calls"].items(), key=lambda kv: -kv[1])[:5])
+        calls = sorted(r["syscalls_by_call"].items(), key=lambda kv: -kv[1])[:5]
+        top = ", ".join(f"{k} {v:.2f}" for k, v in calls)
+        kernel = f"{r['kernel_syscalls']:.2f}" if r["kernel_syscalls"] is not None else "n/a"
         flag = f"  ERRORS: {r['errors']}" if r["errors"].strip() else ""
-        print(f"{r['backend']:<22} {r['rps']:>10.0f} {r['p99_ms']:>8.2f} {r['syscalls']:>13.2f} "
-              f"{r['copied']:>13.0f}  {top}{flag}")
-    print("\nsyscalls and copies are zcserve's own counts (its exit table); "
-          "check them with: strace -c -f -p PID, or perf stat -e raw_syscalls:sys_enter -p PID")
+        print(f"{r['backend']:<22} {r['rps']:>9.0f} {r['p99_ms']:>7.2f} {r['syscalls']:>9.2f} "
+              f"{kernel:>7} {r['context_switches']:>9.3f} {r['process_cpu_us']:>7.1f} "
+              f"{r['copied_bytes']:>9.0f}  {top}{flag}")
+    print("\nper request, from zcserve's /stats: syscalls (wrapper count), kernel "
+          "(raw_syscalls:sys_enter on the workers),\ncontext switches (workers), CPU (whole "
+          "process), bytes copied between user and kernel memory.\nCheck with: strace -c -f -p "
+          "PID, or perf stat -e raw_syscalls:sys_enter -p PID")
 
     if args.serve:
-        proc, port, rest, reader = start(args.zcserve, root, "epoll", "sendfile",
-                                         listen="127.0.0.1:8080")
+        proc, port, _, rest, reader = start(args.zcserve, root, "epoll", "sendfile",
+                                            listen="127.0.0.1:8080")
         print(f"serving {root} on http://127.0.0.1:{port}/ (Ctrl-C stops)")
         try:
             proc.wait()

@@ -36,6 +36,15 @@ struct config {
     std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
   } io;
 
+  // The admin listener: /metrics and /stats, served by a thread of its own
+  // so that reading the figures never runs on (or disturbs) a worker.
+  struct admin_section {
+    bool enabled = true;
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 9180;
+    std::chrono::milliseconds window{10'000};  // "last N seconds" figures
+  } admin;
+
   struct log_section {
     std::string level = "info";      // trace, debug, info, warn, error, off
     std::string access_log = "off";  // off, stderr, stdout, or a file path

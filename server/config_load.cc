@@ -453,6 +453,31 @@ key_spec cpu_affinity_key() {
   return {"server", "cpu_affinity", std::move(allowed), std::move(apply), std::move(show)};
 }
 
+key_spec admin_listen_key() {
+  std::string allowed =
+      "\"off\", or HOST:PORT with an IPv4 address or host name, or [IPv6]:PORT, and a port from "
+      "0 to 65535 (0 picks a free port)";
+  applier apply = [=](config& c, const toml::node& n) -> std::string {
+    const auto s = string_of(n);
+    if (!s) return wrong(allowed, n, true);
+    if (*s == "off") {
+      c.admin.enabled = false;
+      return "";
+    }
+    const auto addr = parse_listen(*s);
+    if (!addr) return wrong(allowed, n, false);
+    c.admin.enabled = true;
+    c.admin.listen_host = addr->host;
+    c.admin.listen_port = addr->port;
+    return "";
+  };
+  shower show = [](const config& c) {
+    if (!c.admin.enabled) return std::string("\"off\"");
+    return listen_text(c.admin.listen_host, c.admin.listen_port);
+  };
+  return {"admin", "listen", std::move(allowed), std::move(apply), std::move(show)};
+}
+
 constexpr std::string_view log_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
 const std::vector<key_spec>& key_table() {
@@ -532,6 +557,12 @@ const std::vector<key_spec>& key_table() {
         integer_key(
             "io", "chunk_bytes", 4096, 64 << 20, [](auto& c) -> auto& { return c.io.chunk_bytes; }),
         "largest single write/sendfile/splice step"));
+    t.push_back(with_note(admin_listen_key(),
+                          "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
+    t.push_back(
+        with_note(duration_key(
+                      "admin", "window", 1000, [](auto& c) -> auto& { return c.admin.window; }),
+                  "per-request figures are also given over this last stretch of time"));
     t.push_back(string_key(
         "log", "level", fmt::format("one of {}", fmt::join(log_levels, ", ")),
         [](const std::string& s) {
@@ -546,7 +577,7 @@ const std::vector<key_spec>& key_table() {
   return table;
 }
 
-constexpr std::string_view sections[] = {"server", "io", "log"};
+constexpr std::string_view sections[] = {"server", "io", "admin", "log"};
 
 bool is_section(std::string_view s) {
   return std::find(std::begin(sections), std::end(sections), s) != std::end(sections);
@@ -778,7 +809,7 @@ struct key_flag {
 constexpr key_flag key_flags[] = {
     {"--root", "server", "root", true},        {"--listen", "server", "listen", true},
     {"--engine", "io", "engine", true},        {"--sender", "io", "sender", true},
-    {"--workers", "server", "workers", false},
+    {"--workers", "server", "workers", false}, {"--admin", "admin", "listen", true},
 };
 
 struct pending_flag {
@@ -950,6 +981,8 @@ Options:
       --engine NAME         same as --set io.engine=NAME
       --sender NAME         same as --set io.sender=NAME
       --workers N           same as --set server.workers=N
+      --admin HOST:PORT     same as --set admin.listen=HOST:PORT ("off" to
+                            disable /metrics and /stats)
       --list-backends       list every engine and sender: '+' usable here,
                             '-' not, with the reason
   -h, --help                print this help and exit

@@ -98,6 +98,8 @@ connection::step connection::advance(std::int64_t now_ms) {
 bool connection::reply_sent() noexcept {
   auto& c = sys::counters();
   c.requests.add(1);
+  if (reply_.status >= 100 && reply_.status < 600)
+    c.responses[static_cast<std::size_t>(reply_.status / 100 - 1)].add(1);
   c.bytes_sent.add(reply_.head.size() + reply_.length);
   const bool close = reply_.close_after;
   replying_ = false;

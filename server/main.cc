@@ -21,9 +21,10 @@
 #include "backends/registry.hh"
 #include "backends/sys/counted.hh"
 #include "backends/worker.hh"
+#include "server/admin.hh"
 #include "server/config_load.hh"
 #include "server/log.hh"
-#include "server/report.hh"
+#include "server/metrics.hh"
 
 #ifndef ZC_VERSION
 #define ZC_VERSION "0.0.0"
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
   for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // Before any other thread exists, so that every thread inherits it.
+  zc::open_process_counter();
+  if (const std::string& why = zc::sys::kernel_syscall_counter::unavailable_reason(); !why.empty())
+    spdlog::warn("kernel syscall count unavailable, figures come from the wrapper layer only: {}",
+                 why);
+
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
   const zc::sender_info* sinfo = zc::find_sender(*einfo, cfg.io.sender);
 
@@ -119,6 +126,21 @@ int main(int argc, char** argv) {
     }
   }
 
+  zc::sys::unique_fd admin_fd;
+  std::string admin_where = "off";
+  if (cfg.admin.enabled) {
+    zc::listen_result l =
+        zc::make_listener(cfg.admin.listen_host, cfg.admin.listen_port, 64, "admin.listen");
+    if (!l.error.empty()) {
+      if (l.bad_value) return die_usage(l.error);
+      spdlog::error("{}", l.error);
+      return exit_runtime;
+    }
+    admin_fd = std::move(l.fd);
+    admin_where = zc::format_endpoint(cfg.admin.listen_host, l.port);
+  }
+  zc::admin_server admin(cfg, std::move(admin_fd), {cfg.io.engine, cfg.io.sender, ZC_VERSION});
+
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < engines.size(); ++i) {
     threads.emplace_back([&engines, i] {
@@ -129,19 +151,22 @@ int main(int argc, char** argv) {
         spdlog::critical("worker {}: {}; stopping the server", i, e.what());
         ::kill(::getpid(), SIGTERM);
       }
+      zc::sys::record_thread_exit();
     });
     name_and_pin(threads.back(), static_cast<int>(i), cfg);
   }
 
-  spdlog::info("zcserve {} started: engine={} sender={} workers={} listen={} root={} pid={}",
-               ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers,
-               zc::format_endpoint(cfg.server.listen_host, port), cfg.server.root, ::getpid());
+  admin.start();
+  spdlog::info(
+      "zcserve {} started: engine={} sender={} workers={} listen={} admin={} root={} pid={}",
+      ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers,
+      zc::format_endpoint(cfg.server.listen_host, port), admin_where, cfg.server.root, ::getpid());
 
   for (;;) {
     int sig = 0;
     if (sigwait(&sigs, &sig) != 0) continue;
     if (sig == SIGUSR1) {
-      std::fputs(zc::syscall_table().c_str(), stderr);
+      std::fputs(admin.table_now().c_str(), stderr);
       continue;
     }
     spdlog::info("{}: finishing replies in flight, then exiting", strsignal(sig));
@@ -150,7 +175,8 @@ int main(int argc, char** argv) {
   for (auto& e : engines) e->stop();
   for (auto& t : threads) t.join();
   engines.clear();
-  std::fputs(zc::syscall_table().c_str(), stderr);
+  std::fputs(admin.table_now().c_str(), stderr);
+  admin.stop();
   zc::shutdown_logging();
   return 0;
 }

@@ -34,7 +34,8 @@ send_result mmap_sender::send(int sock, reply& r) {
       if (errno == EFAULT) return {send_status::failed, EFAULT, "writev"};
       return from_errno("writev");
     }
-    senders::account(r, static_cast<std::size_t>(n));
+    const std::size_t body = senders::account(r, static_cast<std::size_t>(n));
+    if (r.body == body_kind::file) senders::note_body_copied(body);
   }
   return done();
 }

@@ -37,6 +37,7 @@ send_result read_write_sender::send(int sock, reply& r) {
     if (n < 0) return from_errno("write");
     s.buf_off += static_cast<std::size_t>(n);
     r.body_sent += static_cast<std::uint64_t>(n);
+    senders::note_body_copied(static_cast<std::size_t>(n));
   }
   return done();
 }

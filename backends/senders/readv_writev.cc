@@ -25,10 +25,11 @@ send_result readv_writev_sender::send(int sock, reply& r) {
     }
     ssize_t n = sys::writev(sock, iov, cnt);
     if (n < 0) return from_errno("writev");
-    const std::size_t head_before = r.head_sent;
-    senders::account(r, static_cast<std::size_t>(n));
-    if (r.body == body_kind::file)
-      s.buf_off += static_cast<std::size_t>(n) - (r.head_sent - head_before);
+    const std::size_t body = senders::account(r, static_cast<std::size_t>(n));
+    if (r.body == body_kind::file) {
+      s.buf_off += body;
+      senders::note_body_copied(body);
+    }
   }
   return done();
 }

@@ -39,8 +39,9 @@ send_result sendfile_sender::send(int sock, reply& r) {
     if (n < 0) return from_errno("sendfile");
     // 0 before the promised length: the file shrank.
     if (n == 0) return file_ended("sendfile");
+    // A short count is not proof of a full socket: the file may have
+    // shrunk under the range. Go round again; EAGAIN or 0 tells which.
     r.body_sent += static_cast<std::uint64_t>(n);
-    if (static_cast<std::size_t>(n) < want) return {send_status::again, 0, {}};
   }
   return done();
 }

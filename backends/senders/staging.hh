@@ -21,6 +21,11 @@ inline void reserve_staging(send_scratch& s, std::size_t want, std::size_t chunk
   s.buf_cap = cap;
 }
 
+// File body bytes that crossed between user and kernel memory by copy.
+inline void note_body_copied(std::size_t n) noexcept {
+  sys::counters().body_copied.add(n);
+}
+
 enum class stage_status : std::uint8_t { staged, nothing_left, file_ended, failed };
 
 // Fills the staging buffer from the file at the reply's current position
@@ -39,17 +44,20 @@ inline stage_status stage_file(reply& r, std::size_t chunk) {
   // End of file before the promised length: the file shrank after the head
   // was built. Whatever is sent now would not be the file, so stop.
   if (n == 0) return stage_status::file_ended;
+  note_body_copied(static_cast<std::size_t>(n));
   s.buf_off = 0;
   s.buf_len = static_cast<std::size_t>(n);
   return stage_status::staged;
 }
 
 // Records that `n` bytes left, first from the head, then from the body.
-inline void account(reply& r, std::size_t n) noexcept {
+// Returns how many of them were body.
+inline std::size_t account(reply& r, std::size_t n) noexcept {
   const std::size_t head_left = r.head.size() - r.head_sent;
   const std::size_t h = std::min(n, head_left);
   r.head_sent += h;
   r.body_sent += n - h;
+  return n - h;
 }
 
 }  // namespace zc::senders

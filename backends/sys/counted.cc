@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -68,8 +69,24 @@ thread_counters& bind_thread(int worker) {
   std::lock_guard lock(r.mu);
   auto& b = r.blocks.emplace_back();
   b.worker = worker;
+  b.tid = ::gettid();
+  b.kernel = kernel_syscall_counter::open_for_this_thread(false);
   detail::tls = &b;
   return b;
+}
+
+void record_thread_exit() noexcept {
+  thread_counters& b = *detail::tls;
+  b.final_kernel_calls = b.kernel.read();
+  rusage ru{};
+  // Not a counted call: the thread is leaving the serving path.
+  if (::getrusage(RUSAGE_THREAD, &ru) == 0) {
+    b.final_voluntary_switches = static_cast<std::uint64_t>(ru.ru_nvcsw);
+    b.final_involuntary_switches = static_cast<std::uint64_t>(ru.ru_nivcsw);
+    b.final_user_seconds = static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6;
+    b.final_system_seconds = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6;
+  }
+  b.exited.store(true, std::memory_order_release);
 }
 
 std::vector<const thread_counters*> all_counters() {

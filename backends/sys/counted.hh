@@ -16,8 +16,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
+
+#include "backends/sys/kernel_count.hh"
 
 struct open_how;
 
@@ -76,11 +79,27 @@ struct counter {
 // a reader (the exit table, the metrics thread) may hold a pointer safely.
 struct thread_counters {
   int worker = -1;  // -1: not a worker (main thread, helpers)
+  pid_t tid = 0;    // the kernel's id of the thread, for /proc/self/task/<tid>
   std::array<counter, call_count> calls;
   counter copied_to_user;    // kernel -> user copies (read, recv, pread)
   counter copied_from_user;  // user -> kernel copies (write, send, writev)
+  counter body_copied;       // the part of both that was file body (senders say so)
   counter requests;
-  counter bytes_sent;  // every byte handed to the socket, by any means
+  std::array<counter, 5> responses;  // by status class: 1xx .. 5xx
+  counter bytes_sent;                // every byte handed to the socket, by any means
+  // The kernel's count of this thread's system calls; invalid when the
+  // kernel refused (see kernel_syscall_counter::unavailable_reason()).
+  kernel_syscall_counter kernel;
+
+  // What the thread measured of itself as it ended (record_thread_exit()):
+  // /proc/self/task/<tid> goes away with the thread. Written before
+  // `exited` is set (release), read after it is seen (acquire).
+  std::atomic<bool> exited{false};
+  std::uint64_t final_voluntary_switches = 0;
+  std::uint64_t final_involuntary_switches = 0;
+  double final_user_seconds = 0;
+  double final_system_seconds = 0;
+  std::optional<std::uint64_t> final_kernel_calls;
 
   std::uint64_t total_calls() const noexcept;
 };
@@ -89,8 +108,14 @@ struct thread_counters {
 // one block labelled worker -1.
 thread_counters& counters() noexcept;
 
-// Gives the calling thread a fresh block labelled with `worker` and returns it.
+// Gives the calling thread a fresh block labelled with `worker`, opens the
+// kernel's counter for the thread, and returns the block.
 thread_counters& bind_thread(int worker);
+
+// The calling thread records its final figures in its block: its kernel
+// syscall count and getrusage(RUSAGE_THREAD). Call last thing in a thread
+// that called bind_thread().
+void record_thread_exit() noexcept;
 
 // Every block ever created, for aggregation.
 std::vector<const thread_counters*> all_counters();

@@ -26,10 +26,17 @@ STOP_TIMEOUT = 15.0
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("zcserve")
-    group.addoption("--zcserve", action="store", default=None, help="path of the zcserve binary")
-    group.addoption("--engine", action="store", default="epoll", help="io.engine to test")
-    group.addoption("--sender", action="store", default="sendfile", help="io.sender to test")
+    options = [
+        ("--zcserve", dict(default=os.environ.get("ZCSERVE"), metavar="PATH",
+                           help="the zcserve binary under test (default: $ZCSERVE)")),
+        ("--engine", dict(default="epoll", help="io.engine under test (default: epoll)")),
+        ("--sender", dict(default="sendfile", help="io.sender under test (default: sendfile)")),
+    ]
+    for name, kw in options:
+        try:
+            parser.addoption(name, action="store", **kw)
+        except ValueError:
+            pass  # tests/cli/conftest.py adds --zcserve too when both run in one session
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -80,7 +87,7 @@ class Server:
         self.sender = sender
         self.workers = workers
         self.settings = dict(settings or {})
-        self.argv = [binary, "--root", self.root, "--listen", "127.0.0.1:0",
+        self.argv = [binary, "--root", self.root, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                      "--engine", engine, "--sender", sender]
         if workers is not None:
             self.argv += ["--workers", str(workers)]
@@ -95,6 +102,7 @@ class Server:
         self._threads = []
         self.terminated = False  # SIGTERM sent by us: an exit is expected
         self.exit_seen = False
+        self.death_reported = False
 
     def describe(self):
         return " ".join(self.argv)
@@ -153,8 +161,7 @@ class Server:
 
     def check_alive(self):
         if not self.alive():
-            pytest.fail(f"zcserve died: {self._rc_text(self.proc.poll())}\n{self.log_tail()}",
-                        pytrace=False)
+            pytest.fail(f"zcserve died: {self._rc_text(self.proc.poll())}", pytrace=False)
 
     def log_tail(self, n=150):
         out = []
@@ -193,9 +200,9 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             self._join()
-            return f"zcserve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM\n{self.log_tail()}"
+            return f"zcserve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM"
         if rc != 0:
-            return f"zcserve exited with {self._rc_text(rc)} after SIGTERM (want 0)\n{self.log_tail()}"
+            return f"zcserve ended with {self._rc_text(rc)} (want exit code 0 on SIGTERM)"
         return None
 
     def url(self, path="/"):
@@ -223,7 +230,7 @@ def pytest_runtest_makereport(item, call):
 def opts(pytestconfig):
     binary = pytestconfig.getoption("--zcserve")
     if not binary:
-        raise pytest.UsageError("--zcserve PATH is required")
+        raise pytest.UsageError("no binary to test: pass --zcserve PATH or set ZCSERVE")
     if not os.access(binary, os.X_OK):
         raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
     return {"binary": os.path.abspath(binary),
@@ -260,18 +267,26 @@ def _module_server(opts, tree):
     if holder.current is not None:
         err = holder.current.stop()
         if err:
-            pytest.fail(err, pytrace=False)
+            pytest.fail(f"{err}\n{holder.current.log_tail()}", pytrace=False)
 
 
 @pytest.fixture
 def server(request, _module_server):
     """The shared server of this module (default settings, one worker)."""
+    previous = _module_server.current
     srv = _module_server.get()
     _register(request, srv)
+    if previous is not None and previous is not srv and not previous.death_reported:
+        previous.death_reported = True
+        _register(request, previous)
+        pytest.fail(f"zcserve died after the previous test ended: "
+                    f"{previous._rc_text(previous.proc.poll())} (restarted for the next test)",
+                    pytrace=False)
     yield srv
     if not srv.alive():
-        pytest.fail(f"zcserve died during this test: {srv._rc_text(srv.proc.poll())}\n"
-                    f"{srv.log_tail()}", pytrace=False)
+        srv.death_reported = True
+        pytest.fail(f"zcserve died during this test: {srv._rc_text(srv.proc.poll())}",
+                    pytrace=False)
 
 
 @pytest.fixture
@@ -294,8 +309,7 @@ def start_server(request, opts, tree):
         if srv.exit_seen:
             continue  # the test waited for the exit and checked it
         if srv.proc is not None and not srv.terminated and srv.proc.poll() is not None:
-            errors.append(f"zcserve died during the test: {srv._rc_text(srv.proc.poll())}\n"
-                          f"{srv.log_tail()}")
+            errors.append(f"zcserve died during the test: {srv._rc_text(srv.proc.poll())}")
             continue
         err = srv.stop()
         if err:

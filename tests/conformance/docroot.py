@@ -10,6 +10,8 @@ BASE/secret is a file the server must never hand out):
     BASE/root/dir/index.html  dir/sub/index.html  dir/inner.txt
     BASE/root/noindex/file.txt      a directory without index.html
     BASE/root/a/b.txt
+    BASE/root/sp ace.txt  %41.txt  A.txt  a+b.txt  d ir/index.html
+    BASE/root/inj\r\nX-Injected: yes/index.html
     BASE/root/link_in      -> f4096.bin         (relative, stays inside)
     BASE/root/dir/link_up  -> ../hello.txt      (relative, stays inside)
     BASE/root/link_out     -> ../secret         (relative, leaves the root)
@@ -102,6 +104,14 @@ def build(base: Path) -> Tree:
     t.add("dir/inner.txt", b"inner file\n")
     t.add("noindex/file.txt", b"a file in a directory without an index\n")
     t.add("a/b.txt", b"a/b\n")
+    t.add("sp ace.txt", b"a name with a space\n")
+    t.add("%41.txt", b"a name with a literal percent sign\n")
+    t.add("A.txt", b"plain A\n")
+    t.add("a+b.txt", b"a literal plus\n")
+    t.add("d ir/index.html", b"<p>a directory with a space</p>\n")
+    # A directory whose name holds CR LF: a Location built from it unencoded
+    # would inject a header.
+    t.add("inj\r\nX-Injected: yes/index.html", b"<p>injection</p>\n")
 
     os.symlink("f4096.bin", t.root / "link_in")
     os.symlink("../hello.txt", t.root / "dir" / "link_up")

@@ -118,3 +118,11 @@ def test_changed_file_gets_new_etag_and_old_etag_no_longer_matches(start_server,
         assert r.header("etag") != old_etag
     finally:
         p.unlink()
+
+
+def test_if_none_match_uses_weak_comparison(server, tree):
+    # RFC 9110 13.1.2: If-None-Match compares weakly, so W/"x" matches "x" and back.
+    etag, _ = validators(server.port, "/hello.txt")
+    other = etag[2:] if etag.startswith("W/") else "W/" + etag
+    with httpraw.Client(server.port) as c:
+        expect_304_then_next(c, tree, "GET", "/hello.txt", {"If-None-Match": other})

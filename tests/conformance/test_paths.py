@@ -130,3 +130,40 @@ def test_absolute_form_target_is_accepted(server, tree):
     port = server.port
     r = httpraw.fetch(port, "GET", f"http://127.0.0.1:{port}/hello.txt")
     assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
+
+
+@pytest.mark.parametrize("target,want", [
+    ("/sp%20ace.txt", "/sp ace.txt"),
+    ("/%2541.txt", "/%41.txt"),  # decoded once: not /A.txt
+    ("/%41.txt", "/A.txt"),
+    ("/a+b.txt", "/a+b.txt"),  # '+' is a plus in a path, not a space
+    ("/a%2bb.txt", "/a+b.txt"),
+    ("/d%20ir/", "/d ir/index.html"),
+])
+def test_percent_decoding_is_done_once(server, tree, target, want):
+    r = get(server.port, target)
+    assert r.status == 200
+    assert r.body == tree.bytes_of(want)
+
+
+def test_redirect_location_is_percent_encoded(server, tree):
+    r = get(server.port, "/d%20ir")
+    assert r.status == 301
+    loc = r.header("location")
+    assert " " not in loc, f"raw space in Location: {loc!r}"
+    path = urlsplit(loc).path
+    assert path == "/d%20ir/", f"Location {loc!r}"
+    r = get(server.port, path)
+    assert r.status == 200 and r.body == tree.bytes_of("/d ir/index.html")
+
+
+def test_redirect_cannot_inject_headers(server, tree):
+    r = get(server.port, "/inj%0d%0aX-Injected:%20yes")
+    assert r.header("x-injected") is None, "header injected through Location"
+    assert r.status in (301, 400, 404)
+    if r.status == 301:
+        loc = r.header("location")
+        assert "\r" not in loc and "\n" not in loc
+        assert urlsplit(loc).path.lower() == "/inj%0d%0ax-injected%3a%20yes/" or \
+            urlsplit(loc).path.lower() == "/inj%0d%0ax-injected:%20yes/"
+    assert_serving(server, tree)

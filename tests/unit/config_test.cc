@@ -186,7 +186,7 @@ TEST(ConfigErrors, UnknownSection) {
   EXPECT_TRUE(has(e, "f.toml:3:"));
   EXPECT_TRUE(has(e, "colour"));
   EXPECT_TRUE(has(e, "unknown section"));
-  EXPECT_TRUE(has(e, "[server], [io], [log]"));
+  EXPECT_TRUE(has(e, "[server], [io], [admin], [log]"));
 }
 
 TEST(ConfigErrors, UnknownKeyListsAllowedKeys) {
@@ -578,6 +578,38 @@ TEST(ConfigUsage, DefaultsRoundTrip) {
   EXPECT_EQ(c.server.workers, 1u);
   EXPECT_EQ(c.io.chunk_bytes, 256u * 1024);
   EXPECT_EQ(c.server.idle_timeout, 60s);
+}
+
+}  // namespace
+}  // namespace zc
+
+namespace zc {
+namespace {
+
+TEST(ConfigAdmin, ListenTakesAnAddressOrOff) {
+  config c;
+  EXPECT_EQ(apply_override(c, "admin.listen=127.0.0.1:9999"), "");
+  EXPECT_TRUE(c.admin.enabled);
+  EXPECT_EQ(c.admin.listen_port, 9999);
+  EXPECT_EQ(apply_override(c, "admin.listen=off"), "");
+  EXPECT_FALSE(c.admin.enabled);
+  const std::string e = apply_override(c, "admin.listen=nowhere");
+  EXPECT_NE(e.find("admin.listen"), std::string::npos) << e;
+  EXPECT_NE(e.find("nowhere"), std::string::npos) << e;
+}
+
+TEST(ConfigAdmin, AdminFlagIsShortForAdminListen) {
+  const char* argv[] = {"zcserve", "--admin", "off"};
+  cli_result r = parse_command_line(3, argv);
+  ASSERT_EQ(r.what, cli_result::action::run) << r.error;
+  EXPECT_FALSE(r.cfg.admin.enabled);
+}
+
+TEST(ConfigAdmin, WindowIsADurationOfAtLeastOneSecond) {
+  config c;
+  EXPECT_EQ(apply_override(c, "admin.window=\"30s\""), "");
+  EXPECT_EQ(c.admin.window.count(), 30000);
+  EXPECT_NE(apply_override(c, "admin.window=\"10ms\""), "");
 }
 
 }  // namespace

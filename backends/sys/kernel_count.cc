@@ -1,0 +1,107 @@
+#include "backends/sys/kernel_count.hh"
+
+#include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace zc::sys {
+
+namespace {
+
+constexpr const char* id_paths[] = {
+    "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+    "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+};
+
+std::optional<std::uint64_t> read_id() {
+  for (const char* p : id_paths) {
+    std::ifstream in(p);
+    std::uint64_t id;
+    if (in >> id) return id;
+  }
+  return std::nullopt;
+}
+
+struct probe_result {
+  std::uint64_t id = 0;
+  std::string why_not;
+};
+
+int perf_event_open(perf_event_attr* attr, pid_t pid, int cpu, int group, unsigned long flags) {
+  // Set-up, once per thread: not on the serving path, so not a counted call.
+  return static_cast<int>(::syscall(SYS_perf_event_open, attr, pid, cpu, group, flags));
+}
+
+perf_event_attr make_attr(std::uint64_t id, bool inherit) {
+  perf_event_attr a{};
+  a.size = sizeof a;
+  a.type = PERF_TYPE_TRACEPOINT;
+  a.config = id;
+  a.inherit = inherit ? 1 : 0;
+  a.exclude_hv = 1;
+  return a;
+}
+
+const probe_result& probe() {
+  static const probe_result r = [] {
+    probe_result out;
+    auto id = read_id();
+    if (!id && ::geteuid() == 0) {
+      // tracefs is often not mounted until someone needs it; perf mounts it
+      // the same way.
+      ::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+      id = read_id();
+    }
+    if (!id) {
+      out.why_not =
+          "the raw_syscalls:sys_enter tracepoint is not visible (tracefs not mounted at "
+          "/sys/kernel/tracing and not mountable here)";
+      return out;
+    }
+    perf_event_attr a = make_attr(*id, false);
+    int fd = perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      std::string paranoid = "?";
+      std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
+      in >> paranoid;
+      out.why_not = std::string("perf_event_open(raw_syscalls:sys_enter): ") + std::strerror(err) +
+                    " (needs root or CAP_PERFMON; kernel.perf_event_paranoid = " + paranoid + ")";
+      return out;
+    }
+    ::close(fd);
+    out.id = *id;
+    return out;
+  }();
+  return r;
+}
+
+}  // namespace
+
+const std::string& kernel_syscall_counter::unavailable_reason() {
+  return probe().why_not;
+}
+
+kernel_syscall_counter kernel_syscall_counter::open_for_this_thread(bool inherit) {
+  const probe_result& p = probe();
+  if (!p.why_not.empty()) return {};
+  perf_event_attr a = make_attr(p.id, inherit);
+  int fd = perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return {};
+  return kernel_syscall_counter(fd);
+}
+
+std::optional<std::uint64_t> kernel_syscall_counter::read() const noexcept {
+  std::uint64_t v = 0;
+  // Not a counted call: reading happens on the admin thread, never a worker.
+  if (!fd_ || ::read(fd_.get(), &v, sizeof v) != static_cast<ssize_t>(sizeof v))
+    return std::nullopt;
+  return v;
+}
+
+}  // namespace zc::sys
