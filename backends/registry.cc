@@ -1,62 +1,61 @@
 #include "backends/registry.hh"
 
-#include "backends/senders/mmap.hh"
-#include "backends/senders/read_write.hh"
-#include "backends/senders/readv_writev.hh"
-#include "backends/senders/sendfile.hh"
-#include "backends/senders/splice.hh"
 #include "server/config.hh"
 
+// Each engine that is compiled in contributes its descriptor through one of
+// these headers; the others are listed as "not compiled in".
 #ifdef ZC_HAVE_EPOLL
 #include "backends/epoll/epoll_engine.hh"
 #endif
+#ifdef ZC_HAVE_BLOCKING
+#include "backends/blocking/blocking_engine.hh"
+#endif
+#ifdef ZC_HAVE_IO_URING
+#include "backends/io_uring/io_uring_engine.hh"
+#endif
+#ifdef ZC_HAVE_ASIO
+#include "backends/asio/asio_engine.hh"
+#endif
 
 namespace zc {
-
-namespace {
-
-template <class S>
-std::unique_ptr<sender> make_sender(const config& cfg) {
-  return std::make_unique<S>(cfg);
-}
-
-// The readiness senders, shared by every engine that learns readiness.
-constexpr sender_info readiness_senders[] = {
-    {"read_write", &make_sender<read_write_sender>},
-    {"readv_writev", &make_sender<readv_writev_sender>},
-    {"mmap", &make_sender<mmap_sender>},
-    {"sendfile", &make_sender<sendfile_sender>},
-    {"splice", &make_sender<splice_sender>},
-};
 
 std::string always_usable() {
   return "";
 }
 
-#ifdef ZC_HAVE_EPOLL
-std::unique_ptr<engine> make_epoll(worker_context ctx, std::unique_ptr<sender> s) {
-  return std::make_unique<epoll_engine>(std::move(ctx), std::move(s));
-}
-#endif
+namespace {
 
 const engine_info all_engines[] = {
-#ifdef ZC_HAVE_EPOLL
-    {"epoll", &make_epoll, readiness_senders, &always_usable},
+#ifdef ZC_HAVE_BLOCKING
+    blocking_engine::descriptor(),
 #else
-    {"epoll", nullptr, readiness_senders, &always_usable},
+    {"blocking", nullptr, {}, &always_usable},
+#endif
+#ifdef ZC_HAVE_EPOLL
+    epoll_engine::descriptor(),
+#else
+    {"epoll", nullptr, {}, &always_usable},
+#endif
+#ifdef ZC_HAVE_IO_URING
+    io_uring_engine::descriptor(),
+#else
+    {"io_uring", nullptr, {}, &always_usable},
+#endif
+#ifdef ZC_HAVE_ASIO
+    asio_engine::descriptor(),
+#else
+    {"asio", nullptr, {}, &always_usable},
 #endif
     // Designed in docs/architecture.md, not yet part of this build.
-    {"blocking", nullptr, {}, &always_usable},
-    {"io_uring", nullptr, {}, &always_usable},
-    {"asio", nullptr, {}, &always_usable},
     {"dpdk", nullptr, {}, &always_usable},
 };
 
-std::string names_of(std::span<const sender_info> s) {
+std::string usable_names(const engine_info& e) {
   std::string out;
-  for (const auto& i : s) {
+  for (const auto& s : e.senders) {
+    if (!s.unusable().empty()) continue;
     if (!out.empty()) out += ", ";
-    out += i.name;
+    out += s.name;
   }
   return out;
 }
@@ -73,7 +72,7 @@ const engine_info* find_engine(std::string_view name) noexcept {
   return nullptr;
 }
 
-const sender_info* find_sender(const engine_info& e, std::string_view name) noexcept {
+const sender_entry* find_sender(const engine_info& e, std::string_view name) noexcept {
   for (const auto& s : e.senders)
     if (s.name == name) return &s;
   return nullptr;
@@ -92,28 +91,34 @@ std::string validate_backends(const config& cfg) {
   }
   if (e->make == nullptr)
     return "io.engine = \"" + cfg.io.engine + "\": not compiled in (see --list-backends)";
-  if (std::string why = e->probe(); !why.empty())
+  if (std::string why = e->unusable(); !why.empty())
     return "io.engine = \"" + cfg.io.engine + "\": not usable here: " + why;
-  if (find_sender(*e, cfg.io.sender) == nullptr)
+  const sender_entry* s = find_sender(*e, cfg.io.sender);
+  if (s == nullptr)
     return "io.sender = \"" + cfg.io.sender + "\": not a sender of engine " + cfg.io.engine +
-           " (allowed: " + names_of(e->senders) + ")";
+           " (allowed: " + usable_names(*e) + ")";
+  if (std::string why = s->unusable(); !why.empty())
+    return "io.sender = \"" + cfg.io.sender + "\": not usable with engine " + cfg.io.engine + ": " +
+           why + " (allowed: " + usable_names(*e) + ")";
   return "";
 }
 
 std::string list_backends() {
   std::string out;
   for (const auto& e : all_engines) {
+    const std::string engine(e.name);
     if (e.make == nullptr) {
-      out += "- engine=" + std::string(e.name) + " sender=* (not compiled in)\n";
+      out += "- engine=" + engine + " sender=* (not compiled in)\n";
       continue;
     }
-    std::string why = e.probe();
+    const std::string why = e.unusable();
     for (const auto& s : e.senders) {
-      if (why.empty())
-        out += "+ engine=" + std::string(e.name) + " sender=" + std::string(s.name) + "\n";
+      const std::string sender(s.name);
+      std::string reason = why.empty() ? s.unusable() : why;
+      if (reason.empty())
+        out += "+ engine=" + engine + " sender=" + sender + "\n";
       else
-        out += "- engine=" + std::string(e.name) + " sender=" + std::string(s.name) + " (" + why +
-               ")\n";
+        out += "- engine=" + engine + " sender=" + sender + " (" + reason + ")\n";
     }
   }
   return out;

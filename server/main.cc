@@ -101,7 +101,6 @@ int main(int argc, char** argv) {
                  why);
 
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
-  const zc::sender_info* sinfo = zc::find_sender(*einfo, cfg.io.sender);
 
   std::vector<std::unique_ptr<zc::engine>> engines;
   std::uint16_t port = cfg.server.listen_port;
@@ -119,7 +118,7 @@ int main(int argc, char** argv) {
     ctx.listener = std::move(l.fd);
     ctx.root_fd = root.get();
     try {
-      engines.push_back(einfo->make(std::move(ctx), sinfo->make(cfg)));
+      engines.push_back(einfo->make(std::move(ctx), cfg.io.sender));
     } catch (const std::exception& e) {
       spdlog::error("worker {}: {}", i, e.what());
       return exit_runtime;

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backends/senders/readiness.hh"
 #include "backends/sys/counted.hh"
 #include "server/http_date.hh"
 
@@ -34,6 +35,24 @@ constexpr std::string_view busy_reply =
     "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
 
 }  // namespace
+
+namespace {
+
+constexpr sender_entry senders[] = {
+    {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
+    {"sendfile", &always_usable},   {"splice", &always_usable},
+};
+
+std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+  auto s = make_readiness_sender(sender, *ctx.cfg);
+  return std::make_unique<epoll_engine>(std::move(ctx), std::move(s));
+}
+
+}  // namespace
+
+engine_info epoll_engine::descriptor() {
+  return {"epoll", &make, senders, &always_usable};
+}
 
 struct epoll_engine::conn : timer_node {
   conn(const config& cfg, handler& h) : proto(cfg, h) {}

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/engine.hh"
+#include "backends/registry.hh"
 #include "backends/sender.hh"
 #include "backends/timer_list.hh"
 #include "backends/worker.hh"
@@ -24,6 +25,8 @@ class epoll_engine final : public engine {
  public:
   epoll_engine(worker_context ctx, std::unique_ptr<sender> s);
   ~epoll_engine() override;
+
+  static engine_info descriptor();
 
   std::string_view name() const noexcept override { return "epoll"; }
   void run() override;

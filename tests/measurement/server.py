@@ -1,0 +1,188 @@
+"""One zcserve process for the measurement tests: started on free loopback
+ports (the service and the admin port), its stderr kept, its threads and
+its admin endpoints at hand.
+
+Adapted from tests/conformance/conftest.py (Server); the measurement suite
+also needs the admin port, the pid and the worker threads' ids.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+
+LISTEN_RE = re.compile(r"\blisten=\S+:(\d+)")
+ADMIN_RE = re.compile(r"\badmin=\S+:(\d+)")
+PID_RE = re.compile(r"\bpid=(\d+)")
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+ADMIN_TIMEOUT = 5.0
+
+
+class StartError(RuntimeError):
+    pass
+
+
+class Server:
+    """A zcserve process. `prefix` runs it under another command that execs
+    it (setpriv), so the pid on its start-up line is still ours to signal."""
+
+    def __init__(self, binary, root, engine, sender, workers=1, prefix=(), extra_args=()):
+        self.argv = [*prefix, binary, "--root", str(root), "--listen", "127.0.0.1:0",
+                     "--admin", "127.0.0.1:0", "--engine", engine, "--sender", sender,
+                     "--workers", str(workers), *extra_args]
+        self.engine = engine
+        self.sender = sender
+        self.workers = workers
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.pid = None
+        self.stderr_lines = []
+        self.stdout_lines = []
+        self._started = threading.Event()
+        self._threads = []
+        self.stopped = False
+
+    def describe(self):
+        return " ".join(self.argv)
+
+    # --- life cycle -----------------------------------------------------
+
+    def _pump(self, stream, lines, watch):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            lines.append(line)
+            if watch and self.port is None:
+                lm, am, pm = LISTEN_RE.search(line), ADMIN_RE.search(line), PID_RE.search(line)
+                if lm and am and pm:
+                    self.admin_port = int(am.group(1))
+                    self.pid = int(pm.group(1))
+                    self.port = int(lm.group(1))
+                    self._started.set()
+        stream.close()
+        self._started.set()  # wake the starter if the process died first
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for stream, lines, watch in ((self.proc.stderr, self.stderr_lines, True),
+                                     (self.proc.stdout, self.stdout_lines, False)):
+            t = threading.Thread(target=self._pump, args=(stream, lines, watch), daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._started.wait(START_TIMEOUT)
+        if self.port is None:
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+                why = (f"no start-up line with listen=, admin= and pid= on stderr within "
+                       f"{START_TIMEOUT:.0f} s")
+            else:
+                why = f"exited with {rc_text(rc)} before listening"
+            self._join()
+            raise StartError(f"zcserve did not start: {why}\n{self.describe()}\n{self.log_tail()}")
+        if self.pid != self.proc.pid:
+            self.proc.kill()
+            self.proc.wait()
+            raise StartError(f"start-up line says pid={self.pid}, but the process is {self.proc.pid}")
+        return self
+
+    def _join(self):
+        for t in self._threads:
+            t.join(2)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, then require exit code 0. Returns an error text or None."""
+        if self.proc is None or self.stopped:
+            return None
+        self.stopped = True
+        if self.proc.poll() is not None:
+            self._join()
+            return f"zcserve died during the test: {rc_text(self.proc.returncode)}"
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self._join()
+            return f"zcserve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM"
+        self._join()
+        if rc != 0:
+            return f"zcserve ended with {rc_text(rc)} (want exit code 0 on SIGTERM)"
+        return None
+
+    def log_tail(self, n=80):
+        out = []
+        if self.stderr_lines:
+            out.append("--- stderr (last %d lines) ---" % min(n, len(self.stderr_lines)))
+            out += self.stderr_lines[-n:]
+        if self.stdout_lines:
+            out.append("--- stdout (last %d lines) ---" % min(n, len(self.stdout_lines)))
+            out += self.stdout_lines[-n:]
+        return "\n".join(out) if out else "(no output)"
+
+    # --- threads --------------------------------------------------------
+
+    def thread_ids(self):
+        """{comm: tid} for every thread of the process."""
+        out = {}
+        base = f"/proc/{self.pid}/task"
+        for tid in os.listdir(base):
+            try:
+                with open(f"{base}/{tid}/comm") as f:
+                    out[f.read().strip()] = int(tid)
+            except FileNotFoundError:
+                pass  # the thread ended meanwhile
+        return out
+
+    def worker_tid(self, worker=0):
+        name = f"zc-worker-{worker}"
+        tids = self.thread_ids()
+        if name not in tids:
+            raise AssertionError(f"no thread named {name} in /proc/{self.pid}/task: {sorted(tids)}")
+        return tids[name]
+
+    # --- admin ----------------------------------------------------------
+
+    def admin_get(self, path):
+        """(status, body text) of one admin request (the admin port serves one
+        request per connection)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=ADMIN_TIMEOUT)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8")
+        finally:
+            conn.close()
+
+    def stats(self):
+        status, body = self.admin_get("/stats")
+        assert status == 200, f"GET /stats: {status} {body[:200]!r}"
+        return json.loads(body)
+
+    def metrics(self):
+        status, body = self.admin_get("/metrics")
+        assert status == 200, f"GET /metrics: {status} {body[:200]!r}"
+        return body
+
+
+def rc_text(rc):
+    if rc is None:
+        return "still running"
+    if rc < 0:
+        try:
+            return f"signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"signal {-rc}"
+    return f"exit code {rc}"
