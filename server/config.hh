@@ -34,6 +34,17 @@ struct config {
     std::string engine = "epoll";
     std::string sender = "sendfile";
     std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
+
+    // [io.uring]: the io_uring engine's own settings.
+    struct uring_section {
+      unsigned entries = 1024;         // submission queue slots; the completion queue has 4x
+      unsigned buffers = 1024;         // provided receive buffers per worker (a power of two)
+      std::size_t buffer_size = 4096;  // bytes per provided buffer
+      bool sqpoll = false;             // a kernel thread polls the submission queue
+      std::chrono::milliseconds sq_thread_idle{1000};  // idle time before it sleeps
+      int sq_thread_cpu = -1;            // CPU for the polling thread; -1: the scheduler picks
+      std::size_t zc_min_bytes = 16384;  // send_zc: smaller bodies are copied (cheaper)
+    } uring;
   } io;
 
   // The admin listener: /metrics and /stats, served by a thread of its own

@@ -478,6 +478,19 @@ key_spec admin_listen_key() {
   return {"admin", "listen", std::move(allowed), std::move(apply), std::move(show)};
 }
 
+template <class Field>
+key_spec bool_key(std::string_view section, std::string_view name, Field field) {
+  std::string allowed = "true or false";
+  applier apply = [=](config& c, const toml::node& n) -> std::string {
+    const auto* v = n.as_boolean();
+    if (v == nullptr) return wrong(allowed, n, true);
+    field(c) = v->get();
+    return "";
+  };
+  shower show = [=](const config& c) { return std::string(field(c) ? "true" : "false"); };
+  return {section, name, std::move(allowed), std::move(apply), std::move(show)};
+}
+
 constexpr std::string_view log_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
 const std::vector<key_spec>& key_table() {
@@ -557,6 +570,36 @@ const std::vector<key_spec>& key_table() {
         integer_key(
             "io", "chunk_bytes", 4096, 64 << 20, [](auto& c) -> auto& { return c.io.chunk_bytes; }),
         "largest single write/sendfile/splice step"));
+    t.push_back(with_note(
+        integer_key(
+            "io.uring", "entries", 8, 32768, [](auto& c) -> auto& { return c.io.uring.entries; }),
+        "submission queue slots; the completion queue gets 4x"));
+    t.push_back(with_note(
+        integer_key(
+            "io.uring", "buffers", 16, 32768, [](auto& c) -> auto& { return c.io.uring.buffers; }),
+        "provided receive buffers per worker (rounded up to a power of two)"));
+    t.push_back(with_note(integer_key(
+                              "io.uring", "buffer_size", 512, 1 << 20,
+                              [](auto& c) -> auto& { return c.io.uring.buffer_size; }),
+                          "bytes per provided receive buffer"));
+    t.push_back(with_note(
+        bool_key(
+            "io.uring", "sqpoll", [](auto& c) -> auto& { return c.io.uring.sqpoll; }),
+        "a kernel thread polls the submission queue: no system call to submit, but it burns a "
+        "CPU while busy (its time is in zcserve's process CPU figures)"));
+    t.push_back(with_note(duration_key(
+                              "io.uring", "sq_thread_idle", 1,
+                              [](auto& c) -> auto& { return c.io.uring.sq_thread_idle; }),
+                          "how long the polling thread spins with nothing to do before sleeping"));
+    t.push_back(with_note(integer_key(
+                              "io.uring", "sq_thread_cpu", -1, CPU_SETSIZE - 1,
+                              [](auto& c) -> auto& { return c.io.uring.sq_thread_cpu; }),
+                          "CPU to pin the polling thread to; -1 lets the scheduler choose"));
+    t.push_back(with_note(integer_key(
+                              "io.uring", "zc_min_bytes", 0, std::int64_t{1} << 30,
+                              [](auto& c) -> auto& { return c.io.uring.zc_min_bytes; }),
+                          "send_zc sends bodies at least this big without a copy; smaller ones "
+                          "are copied, which costs less than pinning pages"));
     t.push_back(with_note(admin_listen_key(),
                           "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
     t.push_back(
@@ -577,7 +620,7 @@ const std::vector<key_spec>& key_table() {
   return table;
 }
 
-constexpr std::string_view sections[] = {"server", "io", "admin", "log"};
+constexpr std::string_view sections[] = {"server", "io", "io.uring", "admin", "log"};
 
 bool is_section(std::string_view s) {
   return std::find(std::begin(sections), std::end(sections), s) != std::end(sections);
@@ -728,6 +771,22 @@ std::string apply_toml(config& cfg, const std::string& toml_text, const std::str
     }
     for (auto&& [k, v] : *section) {
       const key_spec* spec = find_key(sname, k.str());
+      // A sub-table such as [io.uring] is a section of its own.
+      if (const toml::table* sub = v.as_table();
+          spec == nullptr && sub != nullptr &&
+          is_section(std::string(sname) + "." + std::string(k.str()))) {
+        const std::string subname = std::string(sname) + "." + std::string(k.str());
+        for (auto&& [k2, v2] : *sub) {
+          const key_spec* spec2 = find_key(subname, k2.str());
+          if (spec2 == nullptr) {
+            note_error(first, k2.source(),
+                       unknown_key_message(where(origin, k2.source()), subname, k2.str(), v2));
+            continue;
+          }
+          note_error(first, v2.source(), apply_key(next, *spec2, v2, where(origin, v2.source())));
+        }
+        continue;
+      }
       if (spec == nullptr) {
         note_error(first, k.source(),
                    unknown_key_message(where(origin, k.source()), sname, k.str(), v));
@@ -762,7 +821,8 @@ std::optional<split_assignment> split(std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos) return std::nullopt;
   const std::string_view lhs = trim(assignment.substr(0, eq));
-  const auto dot = lhs.find('.');
+  // The last dot: "io.uring.sqpoll" is key sqpoll of section io.uring.
+  const auto dot = lhs.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   split_assignment out{trim(lhs.substr(0, dot)), trim(lhs.substr(dot + 1)),
                        trim(assignment.substr(eq + 1))};

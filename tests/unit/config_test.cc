@@ -186,7 +186,7 @@ TEST(ConfigErrors, UnknownSection) {
   EXPECT_TRUE(has(e, "f.toml:3:"));
   EXPECT_TRUE(has(e, "colour"));
   EXPECT_TRUE(has(e, "unknown section"));
-  EXPECT_TRUE(has(e, "[server], [io], [admin], [log]"));
+  EXPECT_TRUE(has(e, "[server], [io], [io.uring], [admin], [log]"));
 }
 
 TEST(ConfigErrors, UnknownKeyListsAllowedKeys) {
@@ -610,6 +610,30 @@ TEST(ConfigAdmin, WindowIsADurationOfAtLeastOneSecond) {
   EXPECT_EQ(apply_override(c, "admin.window=\"30s\""), "");
   EXPECT_EQ(c.admin.window.count(), 30000);
   EXPECT_NE(apply_override(c, "admin.window=\"10ms\""), "");
+}
+
+}  // namespace
+}  // namespace zc
+
+namespace zc {
+namespace {
+
+TEST(ConfigUring, SubTableInAFileSetsItsKeys) {
+  config c;
+  EXPECT_EQ(apply_toml(c, "[io]\nengine = \"io_uring\"\n[io.uring]\nsqpoll = true\nentries = 64\n",
+                       "f.toml"),
+            "");
+  EXPECT_TRUE(c.io.uring.sqpoll);
+  EXPECT_EQ(c.io.uring.entries, 64u);
+}
+
+TEST(ConfigUring, OverrideWithThreePartKey) {
+  config c;
+  EXPECT_EQ(apply_override(c, "io.uring.sq_thread_idle=\"50ms\""), "");
+  EXPECT_EQ(c.io.uring.sq_thread_idle.count(), 50);
+  const std::string e = apply_override(c, "io.uring.sqpoll=maybe");
+  EXPECT_NE(e.find("io.uring.sqpoll"), std::string::npos) << e;
+  EXPECT_NE(e.find("true or false"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -1,0 +1,149 @@
+"""Fixtures for the measurement suite: zcserve's own counts (wrapper layer,
+per-thread kernel counters, context switches, copied bytes, /metrics)
+checked against the kernel's (strace -c, perf stat, /proc) and against what
+each sender's mechanism must cost.
+
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/measurement \
+        --zcserve PATH --engine E --sender S
+
+Counts only, never timings: the machines that run this are shared.
+
+Tests marked `once` do not depend on the session's sender (they start a
+server per sender themselves, or check the /metrics syntax); they run in
+the session whose --sender is `sendfile` and are deselected in the others,
+so a ctest run over all five senders runs them exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from server import Server, StartError
+
+ONCE_SENDER = "sendfile"
+KiB = 1024
+
+
+def pytest_addoption(parser):
+    options = [
+        ("--zcserve", dict(default=os.environ.get("ZCSERVE"), metavar="PATH",
+                           help="the zcserve binary under test (default: $ZCSERVE)")),
+        ("--engine", dict(default="epoll", help="io.engine under test (default: epoll)")),
+        ("--sender", dict(default="sendfile", help="io.sender under test (default: sendfile)")),
+    ]
+    for name, kw in options:
+        try:
+            parser.addoption(name, action="store", **kw)
+        except ValueError:
+            pass  # another suite's conftest added it in the same session
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"once: independent of --sender; runs only when --sender is {ONCE_SENDER}")
+    # ctest runs one session per sender in parallel: a private temporary
+    # tree for each, removed at the end.
+    if config.option.basetemp is None and not config.option.collectonly:
+        config.option.basetemp = tempfile.mkdtemp(prefix="zc-measurement-")
+        config._zc_measurement_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    base = getattr(config, "_zc_measurement_basetemp", None)
+    if base:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--sender") == ONCE_SENDER:
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("once") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config):
+    return (f"zcserve: {config.getoption('--zcserve')} engine={config.getoption('--engine')} "
+            f"sender={config.getoption('--sender')}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for srv in getattr(item, "_zc_servers", []):
+            rep.sections.append((f"zcserve output: {srv.describe()}", srv.log_tail()))
+
+
+@pytest.fixture(scope="session")
+def opts(pytestconfig):
+    binary = pytestconfig.getoption("--zcserve")
+    if not binary:
+        raise pytest.UsageError("no binary to test: pass --zcserve PATH or set ZCSERVE")
+    if not os.access(binary, os.X_OK):
+        raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
+    return {"binary": os.path.abspath(binary),
+            "engine": pytestconfig.getoption("--engine"),
+            "sender": pytestconfig.getoption("--sender")}
+
+
+class DocRoot:
+    """Files named by size: /1KiB.bin, /256KiB.bin, seeded pseudo-random."""
+
+    SIZES = (1 * KiB, 256 * KiB)
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.content = {}
+        for size in self.SIZES:
+            data = random.Random(size).randbytes(size)
+            (root / self.name(size)).write_bytes(data)
+            self.content[size] = data
+
+    @staticmethod
+    def name(size):
+        return f"{size // KiB}KiB.bin"
+
+    def target(self, size):
+        return "/" + self.name(size)
+
+
+@pytest.fixture(scope="session")
+def docroot(tmp_path_factory):
+    return DocRoot(tmp_path_factory.mktemp("root"))
+
+
+@pytest.fixture
+def start_server(request, opts, docroot):
+    """start_server(sender=None, root=None, prefix=()) -> a running Server.
+    Every server is stopped with SIGTERM at teardown and must exit 0."""
+    started = []
+
+    def start(sender=None, root=None, prefix=(), workers=1):
+        srv = Server(opts["binary"], root or docroot.root, opts["engine"], sender or opts["sender"],
+                     workers=workers, prefix=prefix)
+        started.append(srv)
+        servers = getattr(request.node, "_zc_servers", None)
+        if servers is None:
+            servers = request.node._zc_servers = []
+        servers.append(srv)
+        try:
+            return srv.start()
+        except StartError as e:
+            pytest.fail(str(e), pytrace=False)
+
+    yield start
+    errors = [e for e in (srv.stop() for srv in started) if e]
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)

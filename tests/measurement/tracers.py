@@ -1,0 +1,193 @@
+"""The kernel's own counts, to check zcserve's against: `strace -c` on one
+thread, `perf stat -e raw_syscalls:sys_enter` on a whole process, and the
+context-switch counts in /proc/PID/task/TID/status.
+
+Every wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+ATTACH_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+
+
+class ToolError(RuntimeError):
+    pass
+
+
+class PerfUnavailable(ToolError):
+    """perf ran but could not count the event here (permissions, no tracefs)."""
+
+
+def missing(*tools):
+    """The names among `tools` that are not on PATH."""
+    return [t for t in tools if shutil.which(t) is None]
+
+
+# --- strace -c ------------------------------------------------------------
+
+_STRACE_HEADER = re.compile(r"^% time\s+seconds\s+usecs/call\s+calls\s+errors\s+syscall\s*$")
+
+
+def parse_strace_summary(text):
+    """Parses `strace -c` output: returns ({syscall: calls}, total calls).
+    Data rows are '% time, seconds, usecs/call, calls, [errors], syscall';
+    the errors column is blank when zero, so calls is the fourth field and
+    the name the last. An empty summary (no call seen) is ({}, 0)."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines) if _STRACE_HEADER.match(l)), None)
+    if start is None:
+        if text.strip() == "":
+            return {}, 0
+        raise ToolError(f"no strace -c header in:\n{text[:2000]}")
+    calls = {}
+    total = None
+    for line in lines[start + 1:]:
+        if line.startswith("---") or not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) < 5:
+            raise ToolError(f"unexpected strace -c row {line!r}")
+        n = int(fields[3])
+        name = fields[-1]
+        if name == "total":
+            total = n
+            break
+        calls[name] = calls.get(name, 0) + n
+    if total is None:
+        raise ToolError(f"no total row in strace -c output:\n{text[:2000]}")
+    if total != sum(calls.values()):
+        raise ToolError(f"strace -c rows sum to {sum(calls.values())}, its total says {total}")
+    return calls, total
+
+
+class StraceCount:
+    """`strace -c -p TID` on one thread. Without -f: with -f, strace -p TID
+    attaches every thread of TID's process ("attached with 3 threads"), not
+    just the thread named; the worker never forks, so -f adds nothing."""
+
+    def __init__(self, tid, summary_path):
+        self.tid = tid
+        self.summary_path = str(summary_path)
+        self.argv = ["strace", "-c", "-o", self.summary_path, "-p", str(tid)]
+        self.proc = None
+        self.stderr_lines = []
+        self._attached = threading.Event()
+        self._reader = None
+
+    def _pump(self):
+        attached = re.compile(rf"^strace: Process {self.tid} attached\b")
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.stderr_lines.append(line)
+            if attached.match(line):
+                self._attached.set()
+        self.proc.stderr.close()
+        self._attached.set()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+        self._attached.wait(ATTACH_TIMEOUT)
+        if not any(re.match(rf"^strace: Process {self.tid} attached\b", l)
+                   for l in self.stderr_lines):
+            self.kill()
+            raise ToolError(f"{' '.join(self.argv)} did not attach within {ATTACH_TIMEOUT:.0f} s:\n"
+                            + "\n".join(self.stderr_lines))
+        return self
+
+    def stop(self):
+        """SIGINT (strace detaches and writes its summary); returns the
+        parsed summary ({syscall: calls}, total)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise ToolError(f"strace did not stop within {STOP_TIMEOUT:.0f} s of SIGINT")
+        self._reader.join(2)
+        with open(self.summary_path) as f:
+            return parse_strace_summary(f.read())
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# --- perf stat --------------------------------------------------------------
+
+PERF_EVENT = "raw_syscalls:sys_enter"
+
+
+def parse_perf_csv(text, event=PERF_EVENT):
+    """The count of `event` in `perf stat -x,` output (value,unit,event,...)."""
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) >= 3 and fields[2] == event:
+            value = fields[0].strip()
+            if value.isdigit():
+                return int(value)
+            raise PerfUnavailable(f"perf reports {value!r} for {event}:\n{text[:2000]}")
+    raise ToolError(f"no {event} line in perf stat output:\n{text[:2000]}")
+
+
+class PerfStat:
+    """`perf stat -e raw_syscalls:sys_enter -x, -p PID`: every thread of the
+    process. perf prints nothing when it has attached, so start() waits
+    `settle` seconds and checks that perf is still running."""
+
+    def __init__(self, pid):
+        self.argv = ["perf", "stat", "-e", PERF_EVENT, "-x,", "-p", str(pid)]
+        self.proc = None
+
+    def start(self, settle=0.5):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(settle)
+        if self.proc.poll() is not None:
+            err = self.proc.stderr.read().decode("utf-8", "replace")
+            raise PerfUnavailable(f"{' '.join(self.argv)} exited with {self.proc.returncode}:\n{err}")
+        return self
+
+    def stop(self):
+        """SIGINT; returns perf's count."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise ToolError(f"perf stat did not stop within {STOP_TIMEOUT:.0f} s of SIGINT")
+        return parse_perf_csv(err.decode("utf-8", "replace"))
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+# --- /proc ------------------------------------------------------------------
+
+def task_switches(pid, tid):
+    """(voluntary, involuntary) context switches of one thread, from
+    /proc/PID/task/TID/status."""
+    vol = invol = None
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key == "voluntary_ctxt_switches":
+                vol = int(value)
+            elif key == "nonvoluntary_ctxt_switches":
+                invol = int(value)
+    if vol is None or invol is None:
+        raise ToolError(f"no ctxt_switches lines in /proc/{pid}/task/{tid}/status")
+    return vol, invol
