@@ -123,6 +123,7 @@ void thread_figures::add(const thread_figures& o) {
   copied_to_user += o.copied_to_user;
   copied_from_user += o.copied_from_user;
   body_copied += o.body_copied;
+  uring_submitted += o.uring_submitted;
 }
 
 void open_process_counter() {
@@ -145,6 +146,7 @@ snapshot take_snapshot(unsigned workers) {
     f.copied_to_user = t->copied_to_user.get();
     f.copied_from_user = t->copied_from_user.get();
     f.body_copied = t->body_copied.get();
+    f.uring_submitted = t->uring_submitted.get();
     if (t->exited.load(std::memory_order_acquire)) {
       f.kernel_calls = t->final_kernel_calls;
       f.voluntary_switches = t->final_voluntary_switches;
@@ -207,6 +209,11 @@ per_request per_request_between(const snapshot& a, const snapshot& b) {
   p.sent_bytes = per(static_cast<double>(b.total.bytes_sent - a.total.bytes_sent));
   for (std::size_t i = 0; i < sys::call_count; ++i)
     p.calls[i] = per(static_cast<double>(b.total.calls[i] - a.total.calls[i]));
+  const auto enter = static_cast<std::size_t>(sys::call::io_uring_enter);
+  const std::uint64_t enters = b.total.calls[enter] - a.total.calls[enter];
+  if (enters > 0)
+    p.uring_ops_per_enter = static_cast<double>(b.total.uring_submitted - a.total.uring_submitted) /
+                            static_cast<double>(enters);
   return p;
 }
 
@@ -308,6 +315,13 @@ std::string prometheus_text(const snapshot& s, const metrics_labels& l) {
                    "zcserve_copied_bytes_total{{{},worker=\"{}\",direction=\"from_user\"}} {}\n",
                    base, w, f.copied_from_user);
   });
+  family("zcserve_uring_submitted_total", "counter",
+         "io_uring operations handed to the kernel (divide by io_uring_enter calls for ops per "
+         "enter).");
+  each([&](const std::string& w, const thread_figures& f) {
+    fmt::format_to(it, "zcserve_uring_submitted_total{{{},worker=\"{}\"}} {}\n", base, w,
+                   f.uring_submitted);
+  });
   family("zcserve_copied_body_bytes_total", "counter",
          "The part of the copied bytes that was file body.");
   each([&](const std::string& w, const thread_figures& f) {
@@ -326,14 +340,16 @@ void json_per_request(std::string& out, const per_request& p) {
                  "\"kernel_syscalls\":{},\"process_kernel_syscalls\":{},\"library_syscalls\":{},"
                  "\"context_switches\":{},\"voluntary_switches\":{},\"involuntary_switches\":{},"
                  "\"cpu_us\":{},\"process_cpu_us\":{},\"copied_bytes\":{},"
-                 "\"body_copied_bytes\":{},\"sent_bytes\":{},\"syscalls_by_call\":{{",
+                 "\"body_copied_bytes\":{},\"sent_bytes\":{},\"uring_ops_per_enter\":{},"
+                 "\"syscalls_by_call\":{{",
                  num(p.seconds), p.requests,
                  num(p.seconds > 0 ? static_cast<double>(p.requests) / p.seconds : 0.0),
                  num(p.syscalls), p.kernel_syscalls ? num(*p.kernel_syscalls) : "null",
                  p.process_kernel_syscalls ? num(*p.process_kernel_syscalls) : "null",
                  num(p.library_syscalls), num(p.context_switches), num(p.voluntary_switches),
                  num(p.involuntary_switches), num(p.cpu_us), num(p.process_cpu_us),
-                 num(p.copied_bytes), num(p.body_copied_bytes), num(p.sent_bytes));
+                 num(p.copied_bytes), num(p.body_copied_bytes), num(p.sent_bytes),
+                 num(p.uring_ops_per_enter));
   bool first = true;
   for (std::size_t i = 0; i < sys::call_count; ++i) {
     if (p.calls[i] == 0) continue;
@@ -432,6 +448,8 @@ std::string exit_table(const snapshot& s, const snapshot& start) {
                  p.voluntary_switches, p.involuntary_switches);
   fmt::format_to(it, "  CPU per request: {:.2f} us workers, {:.2f} us process\n", p.cpu_us,
                  p.process_cpu_us);
+  if (p.uring_ops_per_enter > 0)
+    fmt::format_to(it, "  io_uring operations per io_uring_enter: {:.2f}\n", p.uring_ops_per_enter);
   fmt::format_to(it,
                  "  copied per request: {:.1f} bytes between user and kernel memory, {:.1f} of "
                  "them file body\n",

@@ -32,6 +32,7 @@ struct thread_figures {
   std::uint64_t copied_to_user = 0;
   std::uint64_t copied_from_user = 0;
   std::uint64_t body_copied = 0;
+  std::uint64_t uring_submitted = 0;
 
   void add(const thread_figures& o);
   // Calls the kernel saw that the wrapper layer did not: made inside
@@ -80,6 +81,7 @@ struct per_request {
   double copied_bytes = 0;    // both directions
   double body_copied_bytes = 0;
   double sent_bytes = 0;
+  double uring_ops_per_enter = 0;  // io_uring operations each io_uring_enter carried
   std::array<double, sys::call_count> calls{};
 };
 per_request per_request_between(const snapshot& before, const snapshot& after);

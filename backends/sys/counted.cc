@@ -240,6 +240,15 @@ int eventfd_write(int fd, std::uint64_t value) noexcept {
   return ::eventfd_write(fd, value);
 }
 
+int io_uring_enter(unsigned ring_fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                   const void* arg, std::size_t argsz) noexcept {
+  bump(call::io_uring_enter);
+  int r = static_cast<int>(
+      ::syscall(SYS_io_uring_enter, ring_fd, to_submit, min_complete, flags, arg, argsz));
+  if (r > 0) detail::tls->uring_submitted.add(static_cast<std::uint64_t>(r));
+  return r;
+}
+
 void unique_fd::reset(int fd) noexcept {
   if (fd_ >= 0) sys::close(fd_);
   fd_ = fd;

@@ -51,7 +51,8 @@ namespace zc::sys {
   X(epoll_wait)        \
   X(epoll_ctl)         \
   X(eventfd_read)      \
-  X(eventfd_write)
+  X(eventfd_write)     \
+  X(io_uring_enter)
 
 enum class call : std::uint8_t {
 #define ZC_ENUM(name) name,
@@ -87,6 +88,7 @@ struct thread_counters {
   counter requests;
   std::array<counter, 5> responses;  // by status class: 1xx .. 5xx
   counter bytes_sent;                // every byte handed to the socket, by any means
+  counter uring_submitted;           // io_uring operations handed to the kernel
   // The kernel's count of this thread's system calls; invalid when the
   // kernel refused (see kernel_syscall_counter::unavailable_reason()).
   kernel_syscall_counter kernel;
@@ -160,5 +162,10 @@ int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
 int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) noexcept;
 int eventfd_read(int fd, std::uint64_t* value) noexcept;
 int eventfd_write(int fd, std::uint64_t value) noexcept;
+// `arg`/`argsz` as the kernel takes them (IORING_ENTER_EXT_ARG). Also counts
+// the submission queue entries the call hands over, so the figures can say
+// how many operations each enter carried.
+int io_uring_enter(unsigned ring_fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                   const void* arg, std::size_t argsz) noexcept;
 
 }  // namespace zc::sys
