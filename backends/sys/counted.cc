@@ -65,14 +65,23 @@ thread_counters& counters() noexcept {
 }
 
 thread_counters& bind_thread(int worker) {
-  auto& r = registry();
-  std::lock_guard lock(r.mu);
-  auto& b = r.blocks.emplace_back();
-  b.worker = worker;
-  b.tid = ::gettid();
-  b.kernel = kernel_syscall_counter::open_for_this_thread(false);
-  detail::tls = &b;
-  return b;
+  // Everything the block holds is ready before it is published to readers,
+  // and the thread-local pointer is touched only after the lock is
+  // released: its first use in a thread may itself take the lock (to make
+  // the shared block for unbound threads).
+  kernel_syscall_counter kernel = kernel_syscall_counter::open_for_this_thread(false);
+  const pid_t tid = ::gettid();
+  thread_counters* b;
+  {
+    auto& r = registry();
+    std::lock_guard lock(r.mu);
+    b = &r.blocks.emplace_back();
+    b->worker = worker;
+    b->tid = tid;
+    b->kernel = std::move(kernel);
+  }
+  detail::tls = b;
+  return *b;
 }
 
 void record_thread_exit() noexcept {
@@ -220,6 +229,11 @@ int fcntl(int fd, int cmd, int arg) noexcept {
   return ::fcntl(fd, cmd, arg);
 }
 
+int poll(pollfd* fds, nfds_t n, int timeout_ms) noexcept {
+  bump(call::poll);
+  return ::poll(fds, n, timeout_ms);
+}
+
 int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
   bump(call::epoll_wait);
   return ::epoll_wait(epfd, events, max, timeout_ms);
@@ -238,6 +252,11 @@ int eventfd_read(int fd, std::uint64_t* value) noexcept {
 int eventfd_write(int fd, std::uint64_t value) noexcept {
   bump(call::eventfd_write);
   return ::eventfd_write(fd, value);
+}
+
+int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept {
+  bump(call::getpeername);
+  return ::getpeername(fd, addr, len);
 }
 
 int io_uring_enter(unsigned ring_fd, unsigned to_submit, unsigned min_complete, unsigned flags,

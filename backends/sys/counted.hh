@@ -7,6 +7,7 @@
 // where the copy happens: a read into a buffer and a write from one count,
 // sendfile and splice do not.
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -48,11 +49,13 @@ namespace zc::sys {
   X(shutdown)          \
   X(setsockopt)        \
   X(fcntl)             \
+  X(poll)              \
   X(epoll_wait)        \
   X(epoll_ctl)         \
   X(eventfd_read)      \
   X(eventfd_write)     \
-  X(io_uring_enter)
+  X(io_uring_enter)    \
+  X(getpeername)
 
 enum class call : std::uint8_t {
 #define ZC_ENUM(name) name,
@@ -158,10 +161,12 @@ int close(int fd) noexcept;
 int shutdown(int fd, int how) noexcept;
 int setsockopt(int fd, int level, int name, const void* val, socklen_t len) noexcept;
 int fcntl(int fd, int cmd, int arg) noexcept;
+int poll(pollfd* fds, nfds_t n, int timeout_ms) noexcept;
 int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
 int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) noexcept;
 int eventfd_read(int fd, std::uint64_t* value) noexcept;
 int eventfd_write(int fd, std::uint64_t value) noexcept;
+int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept;
 // `arg`/`argsz` as the kernel takes them (IORING_ENTER_EXT_ARG). Also counts
 // the submission queue entries the call hands over, so the figures can say
 // how many operations each enter carried.

@@ -18,9 +18,15 @@ constexpr const char* id_paths[] = {
     "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
 };
 
-std::optional<std::uint64_t> read_id() {
+// The tracepoint's id, or the errno of the last failed attempt to read it.
+std::optional<std::uint64_t> read_id(int* err) {
+  *err = ENOENT;
   for (const char* p : id_paths) {
     std::ifstream in(p);
+    if (!in) {
+      if (errno != ENOENT) *err = errno;
+      continue;
+    }
     std::uint64_t id;
     if (in >> id) return id;
   }
@@ -50,23 +56,30 @@ perf_event_attr make_attr(std::uint64_t id, bool inherit) {
 const probe_result& probe() {
   static const probe_result r = [] {
     probe_result out;
-    auto id = read_id();
-    if (!id && ::geteuid() == 0) {
+    int err = 0;
+    auto id = read_id(&err);
+    if (!id && err == ENOENT && ::geteuid() == 0) {
       // tracefs is often not mounted until someone needs it; perf mounts it
       // the same way.
       ::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr);
-      id = read_id();
+      id = read_id(&err);
     }
     if (!id) {
-      out.why_not =
-          "the raw_syscalls:sys_enter tracepoint is not visible (tracefs not mounted at "
-          "/sys/kernel/tracing and not mountable here)";
+      if (err == ENOENT)
+        out.why_not =
+            "the raw_syscalls:sys_enter tracepoint is not visible (tracefs is not "
+            "mounted at /sys/kernel/tracing and only root may mount it)";
+      else
+        out.why_not = std::string(
+                          "cannot read the raw_syscalls:sys_enter tracepoint id under "
+                          "/sys/kernel/tracing: ") +
+                      std::strerror(err) + " (needs root or CAP_PERFMON)";
       return out;
     }
     perf_event_attr a = make_attr(*id, false);
     int fd = perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
     if (fd < 0) {
-      int err = errno;
+      err = errno;
       std::string paranoid = "?";
       std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
       in >> paranoid;

@@ -99,9 +99,10 @@ def opts(pytestconfig):
 
 
 class DocRoot:
-    """Files named by size: /1KiB.bin, /256KiB.bin, seeded pseudo-random."""
+    """Files named by size: /1KiB.bin, /256KiB.bin, /4096KiB.bin, seeded
+    pseudo-random."""
 
-    SIZES = (1 * KiB, 256 * KiB)
+    SIZES = (1 * KiB, 256 * KiB, 4096 * KiB)
 
     def __init__(self, root: Path):
         self.root = root

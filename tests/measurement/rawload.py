@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 MAX_HEAD = 64 * 1024
 _STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3})")
@@ -22,8 +23,14 @@ class LoadError(AssertionError):
 
 
 class KeepAlive:
-    def __init__(self, port, host="127.0.0.1", timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            # Before connect: the window scale is fixed by the SYN. A small
+            # window makes the server's writes partial (EAGAIN, then wait).
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
         self.buf = bytearray()
         self.scratch = bytearray(1 << 20)
         self.view = memoryview(self.scratch)
@@ -51,9 +58,12 @@ class KeepAlive:
                 raise LoadError(f"connection closed before a full head: {bytes(self.buf[:200])!r}")
             self.buf += chunk
 
-    def get(self, target, keep_body=False):
-        """One GET; returns (status, content_length, body or None)."""
+    def get(self, target, keep_body=False, stall=0.0):
+        """One GET; returns (status, content_length, body or None). With
+        `stall`, waits that long after sending before reading."""
         self.sock.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        if stall:
+            time.sleep(stall)
         head = self._read_head()
         m = _STATUS.match(head)
         if not m:
@@ -79,13 +89,17 @@ class KeepAlive:
         return status, length, (bytes(kept) if kept is not None else None)
 
 
-def run(port, target, size, requests, content=None):
+def run(port, target, size, requests, content=None, rcvbuf=None, stall_every=0, stall=0.0):
     """`requests` keep-alive GETs of `target` on one connection, which is
     closed at the end. Every reply must be 200 with `size` body bytes; the
-    first one's body must equal `content` when given."""
-    with KeepAlive(port) as c:
+    first one's body must equal `content` when given. With stall_every=N,
+    every Nth reply is left unread for `stall` seconds after its request
+    went out, so the server fills the socket and must wait."""
+    with KeepAlive(port, rcvbuf=rcvbuf) as c:
         for i in range(requests):
-            status, length, body = c.get(target, keep_body=(i == 0 and content is not None))
+            pause = stall if stall_every and i % stall_every == 0 else 0.0
+            status, length, body = c.get(target, keep_body=(i == 0 and content is not None),
+                                         stall=pause)
             if status != 200 or length != size:
                 raise LoadError(f"request {i + 1} of {requests} for {target}: status {status}, "
                                 f"Content-Length {length} (want 200 and {size})")

@@ -13,10 +13,11 @@ import tracers
 
 REQUESTS = 2000
 KiB = 1024
-# The worker may wake between our reads (an idle-timer expiry, a
-# file-cache revalidation, a late close): each wake is one voluntary
-# switch (it sleeps again in epoll_wait) and, on a busy machine, perhaps
-# an involuntary one. Two is the most two back-to-back reads can straddle.
+# The admin thread reads the worker's /proc status while the worker runs
+# on; /stats and our own read of the same file are two moments, not one.
+# An idle worker can still wake between them (an idle-timer expiry, a
+# late close): each wake is one voluntary switch as it sleeps again in
+# epoll_wait, and on a busy machine perhaps one involuntary. Allow two.
 SLACK = 2
 
 

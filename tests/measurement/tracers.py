@@ -22,8 +22,12 @@ class ToolError(RuntimeError):
     pass
 
 
-class PerfUnavailable(ToolError):
-    """perf ran but could not count the event here (permissions, no tracefs)."""
+class ToolUnavailable(ToolError):
+    """The tool ran but may not do its job here (permissions, no tracefs)."""
+
+
+class PerfUnavailable(ToolUnavailable):
+    """perf ran but could not count the event here."""
 
 
 def missing(*tools):
@@ -37,23 +41,24 @@ _STRACE_HEADER = re.compile(r"^% time\s+seconds\s+usecs/call\s+calls\s+errors\s+
 
 
 def parse_strace_summary(text):
-    """Parses `strace -c` output: returns ({syscall: calls}, total calls).
-    Data rows are '% time, seconds, usecs/call, calls, [errors], syscall';
-    the errors column is blank when zero, so calls is the fourth field and
-    the name the last. An empty summary (no call seen) is ({}, 0)."""
+    """Parses `strace -c` output: returns ({syscall: calls}, {syscall:
+    errors}, total calls). Data rows are '% time, seconds, usecs/call,
+    calls, [errors], syscall'; the errors column is blank when zero, so
+    calls is the fourth field, the name the last, and errors the fifth of
+    six. An empty summary (no call seen) is ({}, {}, 0)."""
     lines = text.splitlines()
     start = next((i for i, l in enumerate(lines) if _STRACE_HEADER.match(l)), None)
     if start is None:
         if text.strip() == "":
-            return {}, 0
+            return {}, {}, 0
         raise ToolError(f"no strace -c header in:\n{text[:2000]}")
-    calls = {}
+    calls, errors = {}, {}
     total = None
     for line in lines[start + 1:]:
         if line.startswith("---") or not line.strip():
             continue
         fields = line.split()
-        if len(fields) < 5:
+        if len(fields) not in (5, 6):
             raise ToolError(f"unexpected strace -c row {line!r}")
         n = int(fields[3])
         name = fields[-1]
@@ -61,11 +66,13 @@ def parse_strace_summary(text):
             total = n
             break
         calls[name] = calls.get(name, 0) + n
+        if len(fields) == 6:
+            errors[name] = errors.get(name, 0) + int(fields[4])
     if total is None:
         raise ToolError(f"no total row in strace -c output:\n{text[:2000]}")
     if total != sum(calls.values()):
         raise ToolError(f"strace -c rows sum to {sum(calls.values())}, its total says {total}")
-    return calls, total
+    return calls, errors, total
 
 
 class StraceCount:
@@ -101,13 +108,18 @@ class StraceCount:
         if not any(re.match(rf"^strace: Process {self.tid} attached\b", l)
                    for l in self.stderr_lines):
             self.kill()
+            self._reader.join(2)
+            if any("Operation not permitted" in l for l in self.stderr_lines):
+                # Not root, or Yama's ptrace_scope forbids attaching to a
+                # process that is not strace's own descendant.
+                raise ToolUnavailable("strace may not attach here:\n" + "\n".join(self.stderr_lines))
             raise ToolError(f"{' '.join(self.argv)} did not attach within {ATTACH_TIMEOUT:.0f} s:\n"
                             + "\n".join(self.stderr_lines))
         return self
 
     def stop(self):
         """SIGINT (strace detaches and writes its summary); returns the
-        parsed summary ({syscall: calls}, total)."""
+        parsed summary ({syscall: calls}, {syscall: errors}, total)."""
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(STOP_TIMEOUT)

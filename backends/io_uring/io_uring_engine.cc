@@ -1,0 +1,670 @@
+#include "backends/io_uring/io_uring_engine.hh"
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/sys/counted.hh"
+#include "server/http_date.hh"
+#include "server/log.hh"
+
+namespace zc {
+
+namespace {
+
+// What this kernel's io_uring can do, probed once per process on a small
+// throwaway ring.
+struct features {
+  std::string why_not;  // "" if the engine can run here
+  bool ext_arg = false;
+  bool defer_taskrun = false;
+  bool coop_taskrun = false;
+  bool multishot_accept = false;
+  bool multishot_recv = false;
+  bool buf_ring = false;
+  bool send_zc = false;
+  bool splice = false;
+  bool sqpoll = false;
+  std::string summary;
+};
+
+bool kernel_at_least(int major, int minor) {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int ma = 0, mi = 0;
+  if (std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
+
+bool try_setup(unsigned flags) {
+  io_uring r;
+  io_uring_params p{};
+  p.flags = flags;
+  if (io_uring_queue_init_params(4, &r, &p) != 0) return false;
+  io_uring_queue_exit(&r);
+  return true;
+}
+
+const features& probe() {
+  static const features f = [] {
+    features out;
+    io_uring ring;
+    io_uring_params p{};
+    if (int rc = io_uring_queue_init_params(8, &ring, &p); rc != 0) {
+      out.why_not = std::string("io_uring_setup: ") + std::strerror(-rc) +
+                    " (io_uring disabled by kernel.io_uring_disabled, seccomp or the container?)";
+      return out;
+    }
+    out.ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
+    if (io_uring_probe* pr = io_uring_get_probe_ring(&ring)) {
+      out.send_zc = io_uring_opcode_supported(pr, IORING_OP_SEND_ZC) != 0;
+      out.splice = io_uring_opcode_supported(pr, IORING_OP_SPLICE) != 0;
+      io_uring_free_probe(pr);
+    }
+    // Buffer rings: register a tiny one and take it back.
+    {
+      void* mem = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (mem != MAP_FAILED) {
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+        reg.ring_entries = 8;
+        reg.bgid = 0;
+        if (io_uring_register_buf_ring(&ring, &reg, 0) == 0) {
+          out.buf_ring = true;
+          io_uring_unregister_buf_ring(&ring, 0);
+        }
+        ::munmap(mem, 4096);
+      }
+    }
+    io_uring_queue_exit(&ring);
+    // Multishot accept and receive have no probe bit of their own; they came
+    // with buffer rings (5.19) and 6.0.
+    out.multishot_accept = kernel_at_least(5, 19);
+    out.multishot_recv = kernel_at_least(6, 0) && out.buf_ring;
+    out.defer_taskrun = try_setup(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    out.coop_taskrun = try_setup(IORING_SETUP_COOP_TASKRUN);
+    out.sqpoll = try_setup(IORING_SETUP_SQPOLL);
+    if (!out.ext_arg)
+      out.why_not = "io_uring lacks IORING_FEAT_EXT_ARG (kernel 5.11+ needed)";
+    else if (!out.buf_ring)
+      out.why_not = "io_uring lacks provided buffer rings (kernel 5.19+ needed)";
+    else if (!out.multishot_accept)
+      out.why_not = "io_uring lacks multishot accept (kernel 5.19+ needed)";
+    auto yes = [](bool b) { return b ? "yes" : "no"; };
+    out.summary = std::string("multishot accept ") + yes(out.multishot_accept) +
+                  ", multishot recv " + yes(out.multishot_recv) + ", buffer rings " +
+                  yes(out.buf_ring) + ", send_zc " + yes(out.send_zc) + ", splice " +
+                  yes(out.splice) + ", single issuer + defer taskrun " + yes(out.defer_taskrun) +
+                  ", coop taskrun " + yes(out.coop_taskrun) + ", sqpoll " + yes(out.sqpoll);
+    return out;
+  }();
+  return f;
+}
+
+std::string engine_unusable() {
+  return probe().why_not;
+}
+std::string no_sendfile() {
+  return "io_uring has no sendfile operation (splice does the same)";
+}
+std::string splice_unusable() {
+  return probe().splice ? "" : "this kernel's io_uring has no IORING_OP_SPLICE";
+}
+std::string send_zc_unusable() {
+  return probe().send_zc ? "" : "this kernel's io_uring has no IORING_OP_SEND_ZC (6.0+)";
+}
+
+constexpr sender_entry senders[] = {
+    {"read_write", &always_usable}, {"readv_writev", &always_usable},
+    {"mmap", &always_usable},       {"sendfile", &no_sendfile},
+    {"splice", &splice_unusable},   {"send_zc", &send_zc_unusable},
+};
+
+std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+  auto s = uring::make_sender(sender, *ctx.cfg);
+  return std::make_unique<io_uring_engine>(std::move(ctx), std::move(s));
+}
+
+// user_data: a connection's address with the operation kind in its low
+// bits (connections are 8-byte aligned), or a kind alone for the engine's
+// own operations.
+enum kind : std::uint64_t { k_recv = 1, k_send = 2, k_accept = 3, k_wake = 4, k_cancel = 5 };
+constexpr std::uint64_t kind_mask = 7;
+
+constexpr std::int64_t linger_ms = 2000;
+// With SQPOLL, how long the worker polls its completion queue before it
+// sleeps in the kernel: the price of not making a system call.
+constexpr std::int64_t sqpoll_spin_ns = 50'000;
+
+constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+
+unsigned round_up_pow2(unsigned v) {
+  unsigned p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+engine_info io_uring_engine::descriptor() {
+  return {"io_uring", &make, senders, &engine_unusable};
+}
+
+struct io_uring_engine::conn : timer_node {
+  conn(const config& cfg, handler& h) : proto(cfg, h) {}
+  struct received {
+    unsigned bid;
+    std::uint32_t off;
+    std::uint32_t len;
+  };
+  int fd = -1;
+  connection proto;
+  uring::uring_scratch us;
+  std::deque<received> backlog;   // provided buffers not yet moved into proto
+  std::vector<file_ref> zc_hold;  // files whose pages a zero-copy send still pins
+  std::uint32_t pending = 0;      // operations in flight that name this connection
+  std::uint32_t step_left = 0;    // operations of the current send step still to complete
+  std::uint32_t zc_notifs = 0;
+  bool in_use = false;
+  bool closing = false;
+  bool recv_armed = false;
+  bool peer_eof = false;
+  bool lingering = false;
+};
+
+io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
+    : ctx_(std::move(ctx)),
+      cfg_(*ctx_.cfg),
+      sender_(std::move(s)),
+      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
+      handler_(cfg_, cache_),
+      timers_{timer_list{t_header, cfg_.server.header_timeout.count()},
+              timer_list{t_idle, cfg_.server.idle_timeout.count()},
+              timer_list{t_send, cfg_.server.send_timeout.count()},
+              timer_list{t_linger, linger_ms}} {
+  const features& f = probe();
+  if (!f.why_not.empty()) throw std::runtime_error(f.why_not);
+  if (!sender_) throw std::runtime_error("io_uring: unknown sender " + cfg_.io.sender);
+  const auto& u = cfg_.io.uring;
+  if (u.sqpoll && !f.sqpoll)
+    throw std::runtime_error("io.uring.sqpoll = true: this kernel refuses IORING_SETUP_SQPOLL");
+  if (ctx_.id == 0) spdlog::info("io_uring: this kernel offers {}", f.summary);
+
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
+  p.cq_entries = u.entries * 4;
+  if (u.sqpoll) {
+    sqpoll_ = true;
+    p.flags |= IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
+    p.sq_thread_idle = static_cast<unsigned>(u.sq_thread_idle.count());
+    if (u.sq_thread_cpu >= 0) {
+      p.flags |= IORING_SETUP_SQ_AFF;
+      p.sq_thread_cpu = static_cast<unsigned>(u.sq_thread_cpu);
+    }
+  } else if (f.defer_taskrun) {
+    // Completions are posted only when this thread asks (inside the loop's
+    // io_uring_enter), never by interrupting it.
+    p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  } else if (f.coop_taskrun) {
+    p.flags |= IORING_SETUP_COOP_TASKRUN;
+  }
+  // Made disabled here, on the main thread, and enabled by the worker in
+  // run(): a single-issuer ring belongs to the thread that enables it.
+  if (int rc = io_uring_queue_init_params(u.entries, &ring_, &p); rc != 0)
+    throw std::runtime_error(std::string("io_uring_setup: ") + std::strerror(-rc));
+  ring_ready_ = true;
+
+  nbufs_ = round_up_pow2(u.buffers);
+  buf_size_ = static_cast<unsigned>(u.buffer_size);
+  buf_ring_bytes_ = nbufs_ * sizeof(io_uring_buf);
+  void* ringmem =
+      ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  bufs_bytes_ = static_cast<std::size_t>(nbufs_) * buf_size_;
+  void* bufmem =
+      ::mmap(nullptr, bufs_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ringmem == MAP_FAILED || bufmem == MAP_FAILED)
+    throw std::runtime_error(std::string("io_uring buffers: mmap: ") + std::strerror(errno));
+  buf_ring_ = static_cast<io_uring_buf_ring*>(ringmem);
+  bufs_ = static_cast<char*>(bufmem);
+  io_uring_buf_ring_init(buf_ring_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
+  reg.ring_entries = nbufs_;
+  reg.bgid = 0;
+  if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc != 0)
+    throw std::runtime_error(std::string("io_uring_register_buf_ring: ") + std::strerror(-rc));
+  const int mask = io_uring_buf_ring_mask(nbufs_);
+  for (unsigned i = 0; i < nbufs_; ++i)
+    io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(i) * buf_size_, buf_size_,
+                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(nbufs_));
+
+  wake_.reset(::eventfd(0, EFD_CLOEXEC));
+  if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+io_uring_engine::~io_uring_engine() {
+  // Tearing the ring down cancels and waits for whatever is still in flight;
+  // only then may the memory and descriptors those operations name go.
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  for (auto& c : conns_) {
+    if (c->fd >= 0) sys::close(c->fd);
+    sender_->release(c->proto.current().scratch);
+  }
+  if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes_);
+  if (bufs_ != nullptr) ::munmap(bufs_, bufs_bytes_);
+}
+
+void io_uring_engine::stop() noexcept {
+  if (!stop_requested_.exchange(true)) sys::eventfd_write(wake_.get(), 1);
+}
+
+// The submission queue tail is published to the kernel here, with release
+// ordering when a polling thread reads it concurrently.
+unsigned io_uring_engine::flush_sq() noexcept {
+  io_uring_sq& sq = ring_.sq;
+  const unsigned tail = sq.sqe_tail;
+  if (sq.sqe_head != tail) {
+    sq.sqe_head = tail;
+    if (sqpoll_)
+      io_uring_smp_store_release(sq.ktail, tail);
+    else
+      IO_URING_WRITE_ONCE(*sq.ktail, tail);
+  }
+  return tail - io_uring_smp_load_acquire(sq.khead);
+}
+
+void io_uring_engine::enter(unsigned to_submit, unsigned wait, int timeout_ms) {
+  unsigned flags = 0;
+  if (sqpoll_) {
+    io_uring_smp_mb();
+    if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_NEED_WAKEUP)
+      flags |= IORING_ENTER_SQ_WAKEUP;
+    to_submit = 0;  // the polling thread takes them
+  }
+  __kernel_timespec ts{};
+  io_uring_getevents_arg arg{};
+  const void* argp = nullptr;
+  std::size_t argsz = 0;
+  if (wait > 0 || !sqpoll_) flags |= IORING_ENTER_GETEVENTS;
+  if (wait > 0 && timeout_ms >= 0) {
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (timeout_ms % 1000) * 1'000'000LL;
+    arg.ts = reinterpret_cast<std::uint64_t>(&ts);
+    argp = &arg;
+    argsz = sizeof arg;
+    flags |= IORING_ENTER_EXT_ARG;
+  }
+  if (flags == 0 && to_submit == 0) return;
+  int rc = sys::io_uring_enter(static_cast<unsigned>(ring_.ring_fd), to_submit, wait, flags, argp,
+                               argsz);
+  if (rc < 0 && errno != ETIME && errno != EINTR && errno != EBUSY && errno != EAGAIN)
+    throw std::runtime_error(std::string("io_uring_enter: ") + std::strerror(errno));
+}
+
+io_uring_sqe* io_uring_engine::get() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) {
+    // Queue full: hand the kernel what is there, then carry on.
+    enter(flush_sq(), 0, -1);
+    sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) throw std::runtime_error("io_uring: submission queue stays full");
+  }
+  return sqe;
+}
+
+void io_uring_engine::submit_and_wait(std::int64_t now) {
+  const unsigned to_submit = flush_sq();
+  if (io_uring_cq_ready(&ring_) > 0) {
+    // Completions are already there: submit without waiting (with SQPOLL
+    // and the polling thread awake, that takes no system call at all).
+    if (to_submit > 0) enter(to_submit, 0, -1);
+    return;
+  }
+  if (sqpoll_) {
+    if (to_submit > 0) enter(0, 0, -1);  // wakes the polling thread only if it sleeps
+    // Poll the completion queue for a moment before sleeping in the kernel.
+    timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      if (io_uring_cq_ready(&ring_) > 0) return;
+      timespec t;
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      if ((t.tv_sec - start.tv_sec) * 1'000'000'000LL + (t.tv_nsec - start.tv_nsec) >
+          sqpoll_spin_ns)
+        break;
+      __builtin_ia32_pause();
+    }
+  }
+  enter(to_submit, 1, wait_timeout(now));
+}
+
+void io_uring_engine::arm_accept() {
+  io_uring_sqe* sqe = get();
+  io_uring_prep_multishot_accept(sqe, ctx_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, k_accept);
+  accept_armed_ = true;
+}
+
+void io_uring_engine::arm_wake() {
+  io_uring_sqe* sqe = get();
+  io_uring_prep_read(sqe, wake_.get(), &wake_value_, sizeof wake_value_, 0);
+  io_uring_sqe_set_data64(sqe, k_wake);
+  wake_armed_ = true;
+}
+
+void io_uring_engine::arm_recv(conn& c) {
+  io_uring_sqe* sqe = get();
+  if (probe().multishot_recv)
+    io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  else
+    io_uring_prep_recv(sqe, c.fd, nullptr, buf_size_, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = 0;
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv);
+  ++c.pending;
+  c.recv_armed = true;
+}
+
+void io_uring_engine::return_buffer(unsigned bid) noexcept {
+  io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(bid) * buf_size_, buf_size_,
+                        static_cast<unsigned short>(bid), io_uring_buf_ring_mask(nbufs_), 0);
+  io_uring_buf_ring_advance(buf_ring_, 1);
+}
+
+void io_uring_engine::run() {
+  // liburing 2.3 declares io_uring_enable_rings() but does not export it.
+  if (::syscall(SYS_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) !=
+      0)
+    throw std::runtime_error(std::string("io_uring_register(ENABLE_RINGS): ") +
+                             std::strerror(errno));
+  arm_accept();
+  arm_wake();
+  for (;;) {
+    std::int64_t now = monotonic_ms();
+    submit_and_wait(now);
+    now = monotonic_ms();
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      on_cqe(*cqe, now);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+    if (!starved_.empty()) {
+      // Buffers came back: receive again where the ring had run dry.
+      std::vector<conn*> again;
+      again.swap(starved_);
+      for (conn* c : again)
+        if (c->in_use && !c->closing && !c->recv_armed) arm_recv(*c);
+    }
+    expire(now);
+    if (draining_ && ((live_ == 0 && !accept_armed_) || now >= drain_deadline_)) break;
+  }
+}
+
+void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
+  const std::uint64_t ud = io_uring_cqe_get_data64(&cqe);
+  const std::uint64_t k = ud & kind_mask;
+  if (k == k_accept) return on_accept(cqe, now);
+  if (k == k_wake) {
+    wake_armed_ = false;
+    return begin_drain(now);
+  }
+  if (k == k_cancel) return;
+  conn& c = *reinterpret_cast<conn*>(ud & ~kind_mask);
+  if (k == k_recv) return on_recv(c, cqe, now);
+  if (k == k_send) return on_send(c, cqe, now);
+}
+
+void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+  if (cqe.res < 0) {
+    if (cqe.res != -ECANCELED && cqe.res != -EINVAL)
+      spdlog::warn("worker {}: accept: {}", ctx_.id, std::strerror(-cqe.res));
+  } else if (draining_) {
+    sys::close(cqe.res);
+  } else if (live_ >= cfg_.server.max_connections) {
+    // Over the limit: a short 503 if the socket takes it at once, then close.
+    sys::send(cqe.res, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    sys::close(cqe.res);
+  } else {
+    conn* c;
+    if (!free_.empty()) {
+      c = free_.back();
+      free_.pop_back();
+    } else {
+      conns_.push_back(std::make_unique<conn>(cfg_, handler_));
+      c = conns_.back().get();
+    }
+    c->fd = cqe.res;
+    c->proto.reset();
+    if (access_log() != nullptr) {
+      // A multishot accept has no per-connection address buffer: ask, but
+      // only when the address will be used.
+      socklen_t len = sizeof c->proto.peer;
+      sys::getpeername(c->fd, reinterpret_cast<sockaddr*>(&c->proto.peer), &len);
+    }
+    c->in_use = true;
+    c->closing = c->recv_armed = c->peer_eof = c->lingering = false;
+    c->pending = c->step_left = c->zc_notifs = 0;
+    ++live_;
+    arm_recv(*c);
+    arm(*c, t_header, now);
+  }
+  if (!accept_armed_ && !draining_) arm_accept();
+}
+
+void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
+  // A multishot receive stays one operation in flight until its last
+  // completion, the one without F_MORE.
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    --c.pending;
+    c.recv_armed = false;
+  }
+  if (cqe.res > 0) {
+    const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+    // The kernel copied these bytes into our buffer.
+    sys::counters().copied_to_user.add(static_cast<std::uint64_t>(cqe.res));
+    if (c.closing || c.lingering)
+      return_buffer(bid);
+    else
+      c.backlog.push_back({bid, 0, static_cast<std::uint32_t>(cqe.res)});
+  } else if (cqe.res == -ENOBUFS) {
+    starved_.push_back(&c);
+  } else {
+    c.peer_eof = true;  // 0: the peer's FIN; an error: the connection is gone
+  }
+  if (c.closing) return maybe_finalize(c);
+  if (c.lingering) {
+    if (c.peer_eof) close_conn(c);
+    return;
+  }
+  drive(c, now);
+}
+
+void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
+  --c.pending;
+  if (cqe.flags & IORING_CQE_F_NOTIF) {
+    // The kernel is done with a zero-copy send's pages.
+    if (--c.zc_notifs == 0) c.zc_hold.clear();
+    if (c.closing) maybe_finalize(c);
+    return;
+  }
+  if (cqe.flags & IORING_CQE_F_MORE) {
+    ++c.zc_notifs;
+    ++c.pending;
+    c.zc_hold.push_back(c.proto.current().file);
+  }
+  const uring::result res = sender_->complete(c.proto.current(), c.us, cqe);
+  --c.step_left;
+  if (c.closing) return maybe_finalize(c);
+  if (res == uring::result::failed) {
+    if (cqe.res == 0 || cqe.res == -EFAULT)
+      spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
+                   sender_->name());
+    else if (cqe.res != -EPIPE && cqe.res != -ECONNRESET)
+      spdlog::debug("worker {}: send: {}", ctx_.id, std::strerror(-cqe.res));
+    return close_conn(c);
+  }
+  if (c.step_left == 0) drive(c, now);
+}
+
+void io_uring_engine::drive(conn& c, std::int64_t now) {
+  for (;;) {
+    if (c.closing || c.step_left > 0) return;
+    if (c.proto.replying()) {
+      reply& r = c.proto.current();
+      int err = 0;
+      const int n =
+          sender_->prep(*this, c.fd, r, c.us, reinterpret_cast<std::uint64_t>(&c) | k_send, &err);
+      if (n < 0) {
+        if (err == 0)
+          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
+                       sender_->name());
+        return close_conn(c);
+      }
+      if (n > 0) {
+        c.step_left = static_cast<std::uint32_t>(n);
+        c.pending += static_cast<std::uint32_t>(n);
+        arm(c, t_send, now);
+        return;
+      }
+      sender_->release(r.scratch);
+      const bool linger = c.proto.linger_on_close();
+      if (c.proto.reply_sent()) return linger ? start_linger(c, now) : close_conn(c);
+      continue;
+    }
+    switch (c.proto.advance(now)) {
+      case connection::step::send:
+        disarm(c);
+        continue;
+      case connection::step::close:
+        return close_conn(c);
+      case connection::step::need_input:
+        break;
+    }
+    if (!c.backlog.empty()) {
+      // Move received bytes into the connection's buffer; a provided buffer
+      // goes back to the kernel as soon as it is drained.
+      conn::received& b = c.backlog.front();
+      std::span<char> space = c.proto.read_space();
+      const std::size_t n = std::min<std::size_t>(space.size(), b.len - b.off);
+      std::memcpy(space.data(), bufs_ + static_cast<std::size_t>(b.bid) * buf_size_ + b.off, n);
+      c.proto.commit(n);
+      b.off += static_cast<std::uint32_t>(n);
+      if (b.off == b.len) {
+        return_buffer(b.bid);
+        c.backlog.pop_front();
+      }
+      continue;
+    }
+    if (c.peer_eof) return close_conn(c);
+    if (!c.recv_armed) arm_recv(c);
+    if (c.proto.has_partial_request()) {
+      if (c.list != t_header) arm(c, t_header, now);
+    } else {
+      arm(c, c.proto.requests() == 0 ? t_header : t_idle, now);
+    }
+    return;
+  }
+}
+
+void io_uring_engine::start_linger(conn& c, std::int64_t now) {
+  // FIN now, then drop what the peer still sends until it closes or the
+  // linger time ends, so its unread input does not turn our close into a
+  // reset that destroys the reply.
+  if (sys::shutdown(c.fd, SHUT_WR) != 0) return close_conn(c);
+  c.lingering = true;
+  while (!c.backlog.empty()) {
+    return_buffer(c.backlog.front().bid);
+    c.backlog.pop_front();
+  }
+  arm(c, t_linger, now);
+  if (c.peer_eof) return close_conn(c);
+  if (!c.recv_armed) arm_recv(c);
+}
+
+void io_uring_engine::close_conn(conn& c) {
+  if (c.closing) return;
+  c.closing = true;
+  disarm(c);
+  // Operations still in flight keep the socket open in the kernel; shutting
+  // it down makes each of them complete, and the last completion frees it.
+  if (c.pending > 0) sys::shutdown(c.fd, SHUT_RDWR);
+  maybe_finalize(c);
+}
+
+void io_uring_engine::maybe_finalize(conn& c) {
+  if (!c.closing || c.pending > 0) return;
+  while (!c.backlog.empty()) {
+    return_buffer(c.backlog.front().bid);
+    c.backlog.pop_front();
+  }
+  c.zc_hold.clear();
+  sender_->release(c.proto.current().scratch);
+  c.proto.reset();
+  sys::close(c.fd);
+  c.fd = -1;
+  c.in_use = false;
+  free_.push_back(&c);
+  --live_;
+}
+
+void io_uring_engine::arm(conn& c, timer_kind k, std::int64_t now) {
+  disarm(c);
+  timers_[k].push(c, now);
+}
+
+void io_uring_engine::disarm(conn& c) {
+  if (c.list >= 0) timers_[static_cast<std::size_t>(c.list)].remove(c);
+}
+
+int io_uring_engine::wait_timeout(std::int64_t now) const {
+  std::int64_t next = INT64_MAX;
+  for (const auto& t : timers_)
+    if (!t.empty()) next = std::min(next, t.front()->deadline_ms);
+  if (draining_) next = std::min(next, drain_deadline_);
+  if (next == INT64_MAX) return -1;
+  return static_cast<int>(std::clamp<std::int64_t>(next - now, 1, 60'000));
+}
+
+void io_uring_engine::expire(std::int64_t now) {
+  for (auto& t : timers_)
+    while (!t.empty() && t.front()->deadline_ms <= now) close_conn(static_cast<conn&>(*t.front()));
+}
+
+void io_uring_engine::begin_drain(std::int64_t now) {
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = now + cfg_.server.shutdown_timeout.count();
+  // Stop accepting: cancel the multishot accept; the kernel refuses new
+  // connections once the listener closes with the engine.
+  if (accept_armed_) {
+    io_uring_sqe* sqe = get();
+    io_uring_prep_cancel64(sqe, k_accept, 0);
+    io_uring_sqe_set_data64(sqe, k_cancel);
+  }
+  ::shutdown(ctx_.listener.get(), SHUT_RD);
+  for (auto& p : conns_) {
+    conn& c = *p;
+    if (!c.in_use || c.closing) continue;
+    if (c.proto.replying() || c.lingering)
+      c.proto.finish_after_current();
+    else
+      close_conn(c);
+  }
+}
+
+}  // namespace zc

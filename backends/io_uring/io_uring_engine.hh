@@ -1,0 +1,95 @@
+#pragma once
+
+#include <liburing.h>
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/engine.hh"
+#include "backends/io_uring/uring_sender.hh"
+#include "backends/registry.hh"
+#include "backends/timer_list.hh"
+#include "backends/worker.hh"
+#include "server/connection.hh"
+#include "server/file_cache.hh"
+#include "server/handler.hh"
+
+namespace zc {
+
+// Completions, not readiness: the worker keeps a multishot accept and a
+// multishot receive per connection armed in the kernel, and each loop
+// iteration hands the kernel every new operation and waits for
+// completions in one io_uring_enter. Received bytes land in a ring of
+// provided buffers; replies go out through an io_uring sender's operations.
+class io_uring_engine final : public engine, private uring::sqe_source {
+ public:
+  static engine_info descriptor();
+
+  io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s);
+  ~io_uring_engine() override;
+
+  std::string_view name() const noexcept override { return "io_uring"; }
+  void run() override;
+  void stop() noexcept override;
+
+ private:
+  struct conn;
+  enum timer_kind : int { t_header, t_idle, t_send, t_linger, t_count };
+
+  io_uring_sqe* get() override;
+  unsigned flush_sq() noexcept;
+  void enter(unsigned to_submit, unsigned wait, int timeout_ms);
+  void submit_and_wait(std::int64_t now);
+
+  void arm_accept();
+  void arm_wake();
+  void arm_recv(conn& c);
+  void on_cqe(const io_uring_cqe& cqe, std::int64_t now);
+  void on_accept(const io_uring_cqe& cqe, std::int64_t now);
+  void on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now);
+  void on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now);
+  void drive(conn& c, std::int64_t now);
+  void start_linger(conn& c, std::int64_t now);
+  void close_conn(conn& c);
+  void maybe_finalize(conn& c);
+  void return_buffer(unsigned bid) noexcept;
+  void arm(conn& c, timer_kind k, std::int64_t now);
+  void disarm(conn& c);
+  void expire(std::int64_t now);
+  int wait_timeout(std::int64_t now) const;
+  void begin_drain(std::int64_t now);
+
+  worker_context ctx_;
+  const config& cfg_;
+  std::unique_ptr<uring::uring_sender> sender_;
+  file_cache cache_;
+  handler handler_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  bool sqpoll_ = false;
+  // Provided receive buffers: the kernel picks one per receive.
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  std::size_t buf_ring_bytes_ = 0;
+  char* bufs_ = nullptr;
+  std::size_t bufs_bytes_ = 0;
+  unsigned nbufs_ = 0;
+  unsigned buf_size_ = 0;
+  sys::unique_fd wake_;
+  std::uint64_t wake_value_ = 0;
+  bool accept_armed_ = false;
+  bool wake_armed_ = false;
+  std::array<timer_list, t_count> timers_;
+  std::vector<std::unique_ptr<conn>> conns_;
+  std::vector<conn*> free_;
+  std::vector<conn*> starved_;  // receive stopped for want of buffers
+  std::size_t live_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  bool draining_ = false;
+  std::int64_t drain_deadline_ = 0;
+};
+
+}  // namespace zc

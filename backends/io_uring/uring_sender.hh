@@ -1,0 +1,78 @@
+#pragma once
+
+// How a reply's bytes reach a socket on io_uring: as submitted operations,
+// not calls. A sender prepares the next step of a reply (one to three
+// linked operations) into the submission queue; the engine submits it with
+// the loop's single io_uring_enter and hands each completion back. Progress
+// lives in the reply, so a short send resumes at exactly the next byte.
+
+#include <liburing.h>
+
+#include <memory>
+#include <string_view>
+
+#include "server/config.hh"
+#include "server/reply.hh"
+
+namespace zc::uring {
+
+// What one prepared operation was, so its completion can be interpreted.
+enum class op : std::uint8_t {
+  read_file,    // file -> staging buffer
+  send_head,    // head bytes
+  send_memory,  // head and/or memory body, gathered
+  send_staged,  // staging buffer -> socket
+  send_gather,  // head + staged or mapped body, one writev/sendmsg
+  send_mapped,  // mapped body, copied by the kernel
+  send_zc,      // mapped body, zero-copy
+  splice_in,    // file -> pipe
+  splice_out,   // pipe -> socket
+};
+
+// The operations of one step, in submission (and completion) order.
+struct step_ops {
+  op ops[4];
+  std::uint8_t count = 0;
+  std::uint8_t done = 0;
+  std::uint64_t want[4] = {};  // bytes asked of each operation
+};
+
+// Per-connection scratch the io_uring senders need beyond send_scratch;
+// it must stay put while operations that point into it are in flight.
+struct uring_scratch {
+  step_ops step;
+  iovec iov[2];
+  msghdr msg{};
+};
+
+enum class result : std::uint8_t { ok, failed };
+
+// Supplies submission queue entries; submits early when the queue is full.
+class sqe_source {
+ public:
+  virtual io_uring_sqe* get() = 0;
+
+ protected:
+  ~sqe_source() = default;
+};
+
+class uring_sender {
+ public:
+  virtual ~uring_sender() = default;
+  virtual std::string_view name() const noexcept = 0;
+
+  // Queues the next step of `r` on `sock`, every operation tagged with
+  // `user_data`. Returns the number of operations queued; 0 when the reply
+  // is complete. Sets *err (errno, 0 for "file ended") when it cannot go on.
+  virtual int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t user_data,
+                   int* err) = 0;
+
+  // One completion of the step, in order.
+  virtual result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) = 0;
+
+  virtual void release(send_scratch& /*s*/) noexcept {}
+};
+
+std::unique_ptr<uring_sender> make_sender(std::string_view name, const config& cfg);
+
+}  // namespace zc::uring

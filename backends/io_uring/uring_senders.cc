@@ -1,0 +1,366 @@
+// The io_uring senders. Each prepares one step of a reply as submitted
+// operations and reads progress back from their completions; the bytes a
+// kernel-side copy moves are counted here, where the copy is known to have
+// happened.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "backends/io_uring/uring_sender.hh"
+#include "backends/senders/staging.hh"
+#include "backends/sys/counted.hh"
+
+namespace zc::uring {
+
+namespace {
+
+void push(step_ops& s, op o, std::uint64_t want) {
+  s.ops[s.count] = o;
+  s.want[s.count] = want;
+  ++s.count;
+}
+
+io_uring_sqe* next_sqe(sqe_source& q, std::uint64_t user_data) {
+  io_uring_sqe* sqe = q.get();
+  io_uring_sqe_set_data64(sqe, user_data);
+  return sqe;
+}
+
+void copied_out(std::uint64_t n, bool body) {
+  auto& c = sys::counters();
+  c.copied_from_user.add(n);
+  if (body) c.body_copied.add(n);
+}
+
+// The head and an in-memory body (an error page) gathered in one writev.
+int prep_memory(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud) {
+  int cnt = 0;
+  if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
+  if (r.body == body_kind::memory && r.body_sent < r.length)
+    u.iov[cnt++] = {const_cast<char*>(r.memory.data()) + r.body_sent, r.length - r.body_sent};
+  if (cnt == 0) return 0;
+  io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+  push(u.step, op::send_memory, 0);
+  return 1;
+}
+
+// The mapped file must still hold the bytes about to leave: past a new end
+// of file, the last page's tail reads as zeros rather than faulting.
+bool still_holds(const reply& r, std::uint64_t len, int* err) {
+  struct stat st;
+  if (sys::fstat(r.file->fd.get(), &st) != 0) {
+    *err = errno;
+    return false;
+  }
+  if (static_cast<std::uint64_t>(st.st_size) < r.offset + r.body_sent + len) {
+    *err = 0;
+    return false;
+  }
+  return true;
+}
+
+class base_sender : public uring_sender {
+ public:
+  explicit base_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
+
+  result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) override {
+    const op o = u.step.ops[u.step.done++];
+    if (cqe.res == -ECANCELED) return result::ok;  // a link broke before it; redo from progress
+    if (cqe.res < 0) return result::failed;
+    const auto n = static_cast<std::uint64_t>(cqe.res);
+    send_scratch& s = r.scratch;
+    switch (o) {
+      case op::read_file:
+        if (n == 0) return result::failed;  // the file shrank under the promised length
+        s.buf_off = 0;
+        s.buf_len = n;
+        sys::counters().copied_to_user.add(n);
+        sys::counters().body_copied.add(n);
+        break;
+      case op::send_head:
+        r.head_sent += n;
+        copied_out(n, false);
+        break;
+      case op::send_memory:
+        senders::account(r, n);
+        copied_out(n, false);
+        break;
+      case op::send_staged:
+        s.buf_off += n;
+        r.body_sent += n;
+        copied_out(n, true);
+        break;
+      case op::send_gather: {
+        const std::size_t body = senders::account(r, n);
+        if (r.body == body_kind::file && s.buf_len > 0) s.buf_off += body;
+        copied_out(n - body, false);
+        copied_out(body, true);
+        break;
+      }
+      case op::send_mapped:
+        r.body_sent += n;
+        copied_out(n, true);
+        break;
+      case op::send_zc:
+        r.body_sent += n;  // no copy: the pages themselves went out
+        break;
+      case op::splice_in:
+        if (n == 0) return result::failed;
+        s.in_pipe += n;
+        break;
+      case op::splice_out:
+        s.in_pipe -= n;
+        r.body_sent += n;
+        break;
+    }
+    return result::ok;
+  }
+
+ protected:
+  std::size_t chunk_;
+};
+
+// read op into the staging buffer, then a send op for the head and one for
+// the body.
+class read_write_sender final : public base_sender {
+ public:
+  using base_sender::base_sender;
+  std::string_view name() const noexcept override { return "read_write"; }
+
+  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+           int* /*err*/) override {
+    u.step = {};
+    send_scratch& s = r.scratch;
+    if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
+    const std::uint64_t left = r.length - r.body_sent;
+    if (s.buf_off == s.buf_len && left > 0 && (r.head_sent == 0 || r.head_done())) {
+      senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
+                               chunk_);
+      const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
+      io_uring_prep_read(next_sqe(q, ud), r.file->fd.get(), s.buf.get(), want,
+                         r.offset + r.body_sent);
+      push(u.step, op::read_file, want);
+      return 1;
+    }
+    if (!r.head_done()) {
+      io_uring_prep_send(next_sqe(q, ud), sock, r.head.data() + r.head_sent,
+                         r.head.size() - r.head_sent, MSG_NOSIGNAL);
+      push(u.step, op::send_head, r.head.size() - r.head_sent);
+      return 1;
+    }
+    if (s.buf_off < s.buf_len) {
+      io_uring_prep_send(next_sqe(q, ud), sock, s.buf.get() + s.buf_off, s.buf_len - s.buf_off,
+                         MSG_NOSIGNAL);
+      push(u.step, op::send_staged, s.buf_len - s.buf_off);
+      return 1;
+    }
+    return 0;
+  }
+};
+
+// read op, then one writev op carrying head and body.
+class readv_writev_sender final : public base_sender {
+ public:
+  using base_sender::base_sender;
+  std::string_view name() const noexcept override { return "readv_writev"; }
+
+  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+           int* /*err*/) override {
+    u.step = {};
+    send_scratch& s = r.scratch;
+    if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
+    const std::uint64_t left = r.length - r.body_sent;
+    if (s.buf_off == s.buf_len && left > 0) {
+      senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
+                               chunk_);
+      const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
+      io_uring_prep_read(next_sqe(q, ud), r.file->fd.get(), s.buf.get(), want,
+                         r.offset + r.body_sent);
+      push(u.step, op::read_file, want);
+      return 1;
+    }
+    int cnt = 0;
+    if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
+    if (s.buf_off < s.buf_len) u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
+    if (cnt == 0) return 0;
+    io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+    push(u.step, op::send_gather, 0);
+    return 1;
+  }
+};
+
+// One writev op of the head and the body straight from the mapping.
+class mmap_sender final : public base_sender {
+ public:
+  using base_sender::base_sender;
+  std::string_view name() const noexcept override { return "mmap"; }
+
+  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+           int* err) override {
+    u.step = {};
+    if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
+    if (r.done()) return 0;
+    const char* base = r.file->mapping();
+    if (base == nullptr) {
+      *err = errno;
+      return -1;
+    }
+    int cnt = 0;
+    if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
+    const std::uint64_t len = std::min<std::uint64_t>(r.length - r.body_sent, chunk_);
+    if (len > 0) {
+      if (!still_holds(r, len, err)) return -1;
+      u.iov[cnt++] = {const_cast<char*>(base) + r.offset + r.body_sent,
+                      static_cast<std::size_t>(len)};
+    }
+    io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+    push(u.step, op::send_gather, 0);
+    return 1;
+  }
+};
+
+// send op for the head (MSG_MORE) linked to a zero-copy send of the mapped
+// body. The pages stay pinned until the kernel's notification, which the
+// engine waits for before it lets go of the file.
+class send_zc_sender final : public base_sender {
+ public:
+  explicit send_zc_sender(const config& cfg)
+      : base_sender(cfg), min_bytes_(cfg.io.uring.zc_min_bytes) {}
+  std::string_view name() const noexcept override { return "send_zc"; }
+
+  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+           int* err) override {
+    u.step = {};
+    if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
+    if (r.done()) return 0;
+    const char* base = r.file->mapping();
+    if (base == nullptr) {
+      *err = errno;
+      return -1;
+    }
+    const std::uint64_t len = std::min<std::uint64_t>(r.length - r.body_sent, chunk_);
+    if (!still_holds(r, len, err)) return -1;
+    if (!r.head_done()) {
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
+                         MSG_NOSIGNAL | MSG_MORE);
+      sqe->flags |= IOSQE_IO_LINK;
+      push(u.step, op::send_head, r.head.size() - r.head_sent);
+    }
+    const char* p = base + r.offset + r.body_sent;
+    if (r.length >= min_bytes_) {
+      io_uring_prep_send_zc(next_sqe(q, ud), sock, p, static_cast<std::size_t>(len), MSG_NOSIGNAL,
+                            0);
+      push(u.step, op::send_zc, len);
+    } else {
+      // Small bodies: pinning pages and waiting for a notification costs
+      // more than copying a few kilobytes.
+      io_uring_prep_send(next_sqe(q, ud), sock, p, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+      push(u.step, op::send_mapped, len);
+    }
+    return u.step.count;
+  }
+
+ private:
+  std::size_t min_bytes_;
+};
+
+// Head with MSG_MORE, then file -> pipe -> socket, all three linked so one
+// submission carries the whole step. Splice has no non-blocking path in
+// io_uring: the kernel hands it to an io-wq worker thread, whose time shows
+// in the process figures.
+class splice_sender final : public base_sender {
+ public:
+  explicit splice_sender(const config& cfg) : base_sender(cfg) {}
+  ~splice_sender() override {
+    for (auto [rd, wr] : pool_) {
+      sys::close(rd);
+      sys::close(wr);
+    }
+  }
+  std::string_view name() const noexcept override { return "splice"; }
+
+  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+           int* err) override {
+    u.step = {};
+    if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
+    if (r.done()) return 0;
+    send_scratch& s = r.scratch;
+    if (s.pipe_rd < 0 && !acquire(s, err)) return -1;
+    if (!r.head_done()) {
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
+                         MSG_NOSIGNAL | MSG_MORE);
+      sqe->flags |= IOSQE_IO_LINK;
+      push(u.step, op::send_head, r.head.size() - r.head_sent);
+    }
+    std::uint64_t out = s.in_pipe;
+    if (out == 0) {
+      out = std::min<std::uint64_t>(r.length - r.body_sent, pipe_size_);
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_splice(sqe, r.file->fd.get(), static_cast<std::int64_t>(r.offset + r.body_sent),
+                           s.pipe_wr, -1, static_cast<unsigned>(out), SPLICE_F_MOVE);
+      sqe->flags |= IOSQE_IO_LINK;
+      push(u.step, op::splice_in, out);
+    }
+    const unsigned more = r.length - r.body_sent > out ? SPLICE_F_MORE : 0u;
+    io_uring_prep_splice(next_sqe(q, ud), s.pipe_rd, -1, sock, -1, static_cast<unsigned>(out),
+                         SPLICE_F_MOVE | more);
+    push(u.step, op::splice_out, out);
+    return u.step.count;
+  }
+
+  void release(send_scratch& s) noexcept override {
+    if (s.pipe_rd < 0) return;
+    if (s.in_pipe == 0 && pool_.size() < 256) {
+      pool_.emplace_back(s.pipe_rd, s.pipe_wr);
+    } else {
+      sys::close(s.pipe_rd);
+      sys::close(s.pipe_wr);
+    }
+    s.pipe_rd = s.pipe_wr = -1;
+    s.in_pipe = 0;
+  }
+
+ private:
+  bool acquire(send_scratch& s, int* err) {
+    if (!pool_.empty()) {
+      std::tie(s.pipe_rd, s.pipe_wr) = pool_.back();
+      pool_.pop_back();
+      s.in_pipe = 0;
+      return true;
+    }
+    int fds[2];
+    // Blocking pipes: the splices run in io-wq workers, which may block.
+    if (sys::pipe2(fds, O_CLOEXEC) != 0) {
+      *err = errno;
+      return false;
+    }
+    const int want = static_cast<int>(std::min<std::size_t>(chunk_, 1 << 20));
+    if (int got = sys::fcntl(fds[1], F_SETPIPE_SZ, want); got > 0)
+      pipe_size_ = static_cast<std::size_t>(got);
+    s.pipe_rd = fds[0];
+    s.pipe_wr = fds[1];
+    s.in_pipe = 0;
+    return true;
+  }
+
+  std::size_t pipe_size_ = 65536;
+  std::vector<std::pair<int, int>> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<uring_sender> make_sender(std::string_view name, const config& cfg) {
+  if (name == "read_write") return std::make_unique<read_write_sender>(cfg);
+  if (name == "readv_writev") return std::make_unique<readv_writev_sender>(cfg);
+  if (name == "mmap") return std::make_unique<mmap_sender>(cfg);
+  if (name == "splice") return std::make_unique<splice_sender>(cfg);
+  if (name == "send_zc") return std::make_unique<send_zc_sender>(cfg);
+  return nullptr;
+}
+
+}  // namespace zc::uring
