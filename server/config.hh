@@ -42,7 +42,9 @@ struct config {
       std::size_t buffer_size = 4096;  // bytes per provided buffer
       bool sqpoll = false;             // a kernel thread polls the submission queue
       std::chrono::milliseconds sq_thread_idle{1000};  // idle time before it sleeps
-      int sq_thread_cpu = -1;            // CPU for the polling thread; -1: the scheduler picks
+      int sq_thread_cpu = -1;  // CPU for the polling thread; -1: the scheduler picks
+      // with sqpoll: poll for completions this long before sleeping in the kernel
+      std::chrono::milliseconds sqpoll_spin{1};
       std::size_t zc_min_bytes = 16384;  // send_zc: smaller bodies are copied (cheaper)
     } uring;
   } io;

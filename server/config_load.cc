@@ -595,6 +595,11 @@ const std::vector<key_spec>& key_table() {
                               "io.uring", "sq_thread_cpu", -1, CPU_SETSIZE - 1,
                               [](auto& c) -> auto& { return c.io.uring.sq_thread_cpu; }),
                           "CPU to pin the polling thread to; -1 lets the scheduler choose"));
+    t.push_back(with_note(
+        duration_key(
+            "io.uring", "sqpoll_spin", 0, [](auto& c) -> auto& { return c.io.uring.sqpoll_spin; }),
+        "with sqpoll, how long a worker polls for completions before it sleeps "
+        "in io_uring_enter; it burns that CPU time to save the call"));
     t.push_back(with_note(integer_key(
                               "io.uring", "zc_min_bytes", 0, std::int64_t{1} << 30,
                               [](auto& c) -> auto& { return c.io.uring.zc_min_bytes; }),

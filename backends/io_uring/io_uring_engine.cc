@@ -140,9 +140,6 @@ enum kind : std::uint64_t { k_recv = 1, k_send = 2, k_accept = 3, k_wake = 4, k_
 constexpr std::uint64_t kind_mask = 7;
 
 constexpr std::int64_t linger_ms = 2000;
-// With SQPOLL, how long the worker polls its completion queue before it
-// sleeps in the kernel: the price of not making a system call.
-constexpr std::int64_t sqpoll_spin_ns = 50'000;
 
 constexpr std::string_view busy_reply =
     "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
@@ -205,6 +202,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
   p.cq_entries = u.entries * 4;
   if (u.sqpoll) {
     sqpoll_ = true;
+    spin_ns_ = u.sqpoll_spin.count() * 1'000'000LL;
     p.flags |= IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
     p.sq_thread_idle = static_cast<unsigned>(u.sq_thread_idle.count());
     if (u.sq_thread_cpu >= 0) {
@@ -254,13 +252,22 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
 }
 
 io_uring_engine::~io_uring_engine() {
-  // Tearing the ring down cancels and waits for whatever is still in flight;
-  // only then may the memory and descriptors those operations name go.
-  if (ring_ready_) io_uring_queue_exit(&ring_);
+  // Connections still open here outlived the drain: abort them. A reset
+  // (SO_LINGER 0) drops their unsent data now, which also ends the kernel's
+  // hold on any zero-copy pages; a plain close would leave those queued
+  // behind a peer that does not read, and the ring's teardown would wait on
+  // their notifications.
   for (auto& c : conns_) {
-    if (c->fd >= 0) sys::close(c->fd);
-    sender_->release(c->proto.current().scratch);
+    if (c->fd < 0) continue;
+    const linger abort_now{1, 0};
+    sys::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+    sys::close(c->fd);
+    c->fd = -1;
   }
+  // Tearing the ring down cancels and waits for whatever is still in flight;
+  // only then may the memory those operations name go.
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  for (auto& c : conns_) sender_->release(c->proto.current().scratch);
   if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes_);
   if (bufs_ != nullptr) ::munmap(bufs_, bufs_bytes_);
 }
@@ -333,15 +340,15 @@ void io_uring_engine::submit_and_wait(std::int64_t now) {
   }
   if (sqpoll_) {
     if (to_submit > 0) enter(0, 0, -1);  // wakes the polling thread only if it sleeps
-    // Poll the completion queue for a moment before sleeping in the kernel.
+    // Poll the completion queue for a while before sleeping in the kernel:
+    // the price of not making a system call, paid in this worker's CPU.
     timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
       if (io_uring_cq_ready(&ring_) > 0) return;
       timespec t;
       clock_gettime(CLOCK_MONOTONIC, &t);
-      if ((t.tv_sec - start.tv_sec) * 1'000'000'000LL + (t.tv_nsec - start.tv_nsec) >
-          sqpoll_spin_ns)
+      if ((t.tv_sec - start.tv_sec) * 1'000'000'000LL + (t.tv_nsec - start.tv_nsec) > spin_ns_)
         break;
       __builtin_ia32_pause();
     }

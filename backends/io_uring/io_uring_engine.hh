@@ -71,6 +71,7 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool sqpoll_ = false;
+  std::int64_t spin_ns_ = 0;  // with SQPOLL: completion polling before sleeping
   // Provided receive buffers: the kernel picks one per receive.
   io_uring_buf_ring* buf_ring_ = nullptr;
   std::size_t buf_ring_bytes_ = 0;

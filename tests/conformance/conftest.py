@@ -37,10 +37,18 @@ def pytest_addoption(parser):
             parser.addoption(name, action="store", **kw)
         except ValueError:
             pass  # tests/cli/conftest.py adds --zcserve too when both run in one session
+    parser.addoption("--server-set", action="append", default=[], metavar="KEY=VALUE",
+                     help="a setting every server of the session gets (e.g. "
+                          "io.uring.sqpoll=true); a test's own settings win")
+
+
+# Settings from --server-set, applied to every server before its own.
+SESSION_SETTINGS = []
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    SESSION_SETTINGS[:] = config.getoption("--server-set") or []
     # ctest runs one session per engine x sender in parallel: give each its
     # own temporary tree (a 64 MiB file and copies of it) instead of sharing
     # pytest's numbered directories, and remove it at the end.
@@ -91,6 +99,8 @@ class Server:
                      "--engine", engine, "--sender", sender]
         if workers is not None:
             self.argv += ["--workers", str(workers)]
+        for kv in SESSION_SETTINGS:
+            self.argv += ["--set", kv]
         for k, v in self.settings.items():
             self.argv += ["--set", f"{k}={toml_value(v)}"]
         self.argv += list(extra_args)
@@ -233,9 +243,17 @@ def opts(pytestconfig):
         raise pytest.UsageError("no binary to test: pass --zcserve PATH or set ZCSERVE")
     if not os.access(binary, os.X_OK):
         raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
-    return {"binary": os.path.abspath(binary),
-            "engine": pytestconfig.getoption("--engine"),
-            "sender": pytestconfig.getoption("--sender")}
+    engine = pytestconfig.getoption("--engine")
+    sender = pytestconfig.getoption("--sender")
+    # A pair this kernel cannot do is skipped with the server's own reason,
+    # never passed silently.
+    listing = subprocess.run([binary, "--list-backends"], capture_output=True, text=True,
+                             timeout=30).stdout
+    for line in listing.splitlines():
+        if line.startswith(f"- engine={engine} sender={sender} ") or \
+                line.startswith(f"- engine={engine} sender=* "):
+            pytest.skip(f"{engine}/{sender} is not usable here: {line[2:]}")
+    return {"binary": os.path.abspath(binary), "engine": engine, "sender": sender}
 
 
 @pytest.fixture(scope="session")
