@@ -124,7 +124,9 @@ class base_sender : public uring_sender {
 };
 
 // read op into the staging buffer, then a send op for the head and one for
-// the body.
+// the body, linked so that one submission carries the whole step. A short
+// read breaks the link (the sends are cancelled) and the next step resumes
+// from what did arrive.
 class read_write_sender final : public base_sender {
  public:
   using base_sender::base_sender;
@@ -136,32 +138,35 @@ class read_write_sender final : public base_sender {
     send_scratch& s = r.scratch;
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
     const std::uint64_t left = r.length - r.body_sent;
-    if (s.buf_off == s.buf_len && left > 0 && (r.head_sent == 0 || r.head_done())) {
+    std::size_t staged = s.buf_len - s.buf_off;
+    const char* from = s.buf.get() + s.buf_off;
+    if (staged == 0 && left > 0 && (r.head_sent == 0 || r.head_done())) {
       senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
                                chunk_);
       const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
-      io_uring_prep_read(next_sqe(q, ud), r.file->fd.get(), s.buf.get(), want,
-                         r.offset + r.body_sent);
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_read(sqe, r.file->fd.get(), s.buf.get(), want, r.offset + r.body_sent);
+      sqe->flags |= IOSQE_IO_LINK;
       push(u.step, op::read_file, want);
-      return 1;
+      staged = want;  // what the linked send will carry if the read is whole
+      from = s.buf.get();
     }
     if (!r.head_done()) {
-      io_uring_prep_send(next_sqe(q, ud), sock, r.head.data() + r.head_sent,
-                         r.head.size() - r.head_sent, MSG_NOSIGNAL);
-      push(u.step, op::send_head, r.head.size() - r.head_sent);
-      return 1;
-    }
-    if (s.buf_off < s.buf_len) {
-      io_uring_prep_send(next_sqe(q, ud), sock, s.buf.get() + s.buf_off, s.buf_len - s.buf_off,
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
                          MSG_NOSIGNAL);
-      push(u.step, op::send_staged, s.buf_len - s.buf_off);
-      return 1;
+      if (staged > 0) sqe->flags |= IOSQE_IO_LINK;
+      push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
-    return 0;
+    if (staged > 0) {
+      io_uring_prep_send(next_sqe(q, ud), sock, from, staged, MSG_NOSIGNAL);
+      push(u.step, op::send_staged, staged);
+    }
+    return u.step.count;
   }
 };
 
-// read op, then one writev op carrying head and body.
+// read op linked to one writev op carrying head and body.
 class readv_writev_sender final : public base_sender {
  public:
   using base_sender::base_sender;
@@ -173,22 +178,24 @@ class readv_writev_sender final : public base_sender {
     send_scratch& s = r.scratch;
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
     const std::uint64_t left = r.length - r.body_sent;
+    int cnt = 0;
+    if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
     if (s.buf_off == s.buf_len && left > 0) {
       senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
                                chunk_);
       const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
-      io_uring_prep_read(next_sqe(q, ud), r.file->fd.get(), s.buf.get(), want,
-                         r.offset + r.body_sent);
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_read(sqe, r.file->fd.get(), s.buf.get(), want, r.offset + r.body_sent);
+      sqe->flags |= IOSQE_IO_LINK;
       push(u.step, op::read_file, want);
-      return 1;
+      u.iov[cnt++] = {s.buf.get(), want};
+    } else if (s.buf_off < s.buf_len) {
+      u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
     }
-    int cnt = 0;
-    if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
-    if (s.buf_off < s.buf_len) u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
     if (cnt == 0) return 0;
     io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
     push(u.step, op::send_gather, 0);
-    return 1;
+    return u.step.count;
   }
 };
 
