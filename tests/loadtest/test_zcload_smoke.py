@@ -1,0 +1,127 @@
+"""The whole pipeline for a few seconds: two zcserve backends, no peers,
+one repeat; every output file is there and every figure finite and
+positive."""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+LOADTEST = os.path.join(REPO, "loadtest")
+
+FIGURES_POSITIVE = ("requests_per_sec", "p99_latency_ms", "syscalls_per_request",
+                    "cpu_us_per_request", "copied_bytes_per_request",
+                    "wrapper_syscalls_per_request")
+
+
+@pytest.fixture(scope="module")
+def zcserve(pytestconfig):
+    path = pytestconfig.getoption("zcserve") or os.path.join(REPO, "build", "zcserve")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"no zcserve binary at {path} (--zcserve PATH)")
+    return os.path.abspath(path)
+
+
+@pytest.fixture(scope="module")
+def run(zcserve, tmp_path_factory):
+    for tool in ("wrk", "perf", "taskset"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
+    from zcload import measure
+    why = measure.perf_check()
+    if why:
+        pytest.skip(why)
+    out = tmp_path_factory.mktemp("loadtest") / "out"
+    cmd = ["/usr/bin/python3", os.path.join(LOADTEST, "run"), "--quick",
+           "--zcserve", zcserve, "--backends", "epoll/sendfile,epoll/read_write",
+           "--no-peers", "--repeats", "1", "--duration", "1", "--warmup", "1",
+           "--out", str(out)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return out, p.stdout
+
+
+def finite_positive(x):
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_results_json(run):
+    out, _ = run
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["machine"]["cpu_model"] and doc["machine"]["kernel"]
+    assert doc["options"]["repeats"] == 1 and doc["options"]["peers"] == []
+    assert [r["label"] for r in doc["runs"]] == ["epoll/sendfile", "epoll/read_write"]
+    for r in doc["runs"]:
+        assert r["failed"] is False, r["failure"]
+        assert r["requests"] > 0 and r["errors"]["non_2xx"] == 0
+        for key in FIGURES_POSITIVE:
+            assert finite_positive(r[key]), (r["label"], key, r[key])
+        assert math.isfinite(r["context_switches_per_request"])
+        assert r["context_switches_per_request"] >= 0
+        # the kernel saw at least the calls zcserve counted itself, give or
+        # take the few requests in flight at either end of the window
+        assert r["syscalls_per_request"] >= 0.9 * r["wrapper_syscalls_per_request"]
+    by = {r["label"]: r for r in doc["runs"]}
+    # read_write copies the body twice through user space, sendfile never
+    assert by["epoll/read_write"]["copied_bytes_per_request"] > 2048
+    assert by["epoll/sendfile"]["copied_bytes_per_request"] < 1024
+    assert len(doc["summary"]) == 2
+
+
+def test_syscall_cost_when_built(run, zcserve):
+    out, _ = run
+    from zcload import syscall_cost
+    doc = json.loads((out / "results.json").read_text())
+    if not syscall_cost.find(zcserve):
+        assert doc["syscall_cost"] is None and "not built" in doc["syscall_cost_note"]
+        pytest.skip("syscall_cost is not built beside zcserve")
+    for mode in ("untraced", "traced"):
+        cost = doc["syscall_cost"][mode]
+        assert all(finite_positive(cost[k]) for k in ("function_call", "getpid_syscall",
+                                                       "clock_gettime_vdso",
+                                                       "clock_gettime_syscall"))
+        assert cost["function_call"] < cost["getpid_syscall"]
+    assert "A system call here costs" in (out / "report.html").read_text()
+
+
+def test_csv_markdown_and_report(run):
+    out, stdout = run
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 2
+    for row in rows:
+        for key in FIGURES_POSITIVE:
+            assert finite_positive(float(row[key])), (key, row[key])
+    md = (out / "results.md").read_text()
+    assert "| zcserve | epoll/sendfile | 1k | 64 |" in md
+    assert "| zcserve | epoll/read_write | 1k | 64 |" in md
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and "epoll/read_write" in html
+    # the table and the report's path are printed at the end
+    assert "| zcserve | epoll/sendfile |" in stdout
+    assert f"report:  {out}/report.html" in stdout
+    assert "[1/2] epoll/sendfile 1k c=64 rep 1/1" in stdout
+
+
+def test_charts(run):
+    pytest.importorskip("matplotlib")
+    out, _ = run
+    from zcload import render
+    html = (out / "report.html").read_text()
+    assert html.count("<svg") == len(render.CHARTS)
+    for key in render.CHARTS:
+        png, svg = out / "charts" / f"{key}.png", out / "charts" / f"{key}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in svg.read_text()
+
+
+def test_no_process_left_behind(run):
+    out, _ = run
+    # every server's pid file or log is under out/runs; none may still run
+    left = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout
+    assert left.strip() == ""
