@@ -52,6 +52,12 @@ class sender {
     return {send_status::failed, 0, op};
   }
   static constexpr send_result done() noexcept { return {send_status::done, 0, {}}; }
+
+  // The head and an in-memory body (an error page), one writev per call.
+  static send_result write_head_and_memory(int sock, reply& r) noexcept;
+  // The head alone with MSG_MORE: the kernel holds it back to share a
+  // segment with the body that a zero-copy call sends next.
+  static send_result send_head_more(int sock, reply& r) noexcept;
 };
 
 }  // namespace zc

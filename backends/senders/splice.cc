@@ -58,25 +58,8 @@ void splice_sender::release(send_scratch& s) noexcept {
 }
 
 send_result splice_sender::send(int sock, reply& r) {
-  if (r.body != body_kind::file) {
-    while (!r.done()) {
-      iovec iov[2];
-      int cnt = 0;
-      if (!r.head_done()) iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
-      if (r.body_sent < r.length)
-        iov[cnt++] = {const_cast<char*>(r.memory.data()) + r.body_sent, r.length - r.body_sent};
-      ssize_t n = sys::writev(sock, iov, cnt);
-      if (n < 0) return from_errno("writev");
-      senders::account(r, static_cast<std::size_t>(n));
-    }
-    return done();
-  }
-  while (!r.head_done()) {
-    ssize_t n = sys::send(sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
-                          MSG_MORE | MSG_NOSIGNAL);
-    if (n < 0) return from_errno("send");
-    r.head_sent += static_cast<std::size_t>(n);
-  }
+  if (r.body != body_kind::file) return write_head_and_memory(sock, r);
+  if (send_result h = send_head_more(sock, r); h.status != send_status::done) return h;
   send_scratch& s = r.scratch;
   if (!acquire(s)) return {send_status::failed, errno, "pipe2"};
   while (r.body_sent < r.length) {
