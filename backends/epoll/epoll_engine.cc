@@ -20,8 +20,6 @@ namespace {
 constexpr int max_events = 256;
 // Accepts per wake-up, so one busy listener cannot starve the connections.
 constexpr int accept_batch = 64;
-// How long a lingering close waits for the peer to stop sending.
-constexpr std::int64_t linger_ms = 2000;
 // Back-off after the process ran out of descriptors.
 constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
@@ -71,10 +69,7 @@ epoll_engine::epoll_engine(worker_context ctx, std::unique_ptr<sender> s)
       sender_(std::move(s)),
       cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
       handler_(cfg_, cache_),
-      timers_{timer_list{t_header, cfg_.server.header_timeout.count()},
-              timer_list{t_idle, cfg_.server.idle_timeout.count()},
-              timer_list{t_send, cfg_.server.send_timeout.count()},
-              timer_list{t_linger, linger_ms}},
+      timers_(cfg_),
       discard_(std::make_unique<char[]>(discard_size)) {
   ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -130,15 +125,10 @@ void epoll_engine::run() {
 }
 
 int epoll_engine::wait_timeout(std::int64_t now) const {
-  std::int64_t next = INT64_MAX;
-  for (const auto& t : timers_)
-    if (!t.empty()) next = std::min(next, t.front()->deadline_ms);
+  std::int64_t next = timers_.next_deadline();
   if (draining_) next = std::min(next, drain_deadline_);
   if (accept_resume_ != 0) next = std::min(next, accept_resume_);
-  if (next == INT64_MAX) return -1;
-  // The coarse clock ticks every few milliseconds: wait at least 1 ms so a
-  // deadline due "now" is not spun on.
-  return static_cast<int>(std::clamp<std::int64_t>(next - now, 1, 60'000));
+  return conn_timers::wait_ms(next, now);
 }
 
 void epoll_engine::refuse(int fd) {
@@ -200,7 +190,7 @@ void epoll_engine::accept_ready(std::int64_t now) {
     ++live_;
     // No read yet: the registration itself reports data already queued,
     // and reading now would cost an EAGAIN whenever none is.
-    arm(*c, t_header, now);
+    timers_.arm(*c, conn_timers::header, now);
   }
 }
 
@@ -226,7 +216,7 @@ void epoll_engine::drive(conn& c, std::int64_t now) {
       send_result res = sender_->send(c.fd.get(), r);
       if (res.status == send_status::again) {
         c.write_blocked = true;
-        arm(c, t_send, now);
+        timers_.arm(c, conn_timers::send, now);
         return;
       }
       if (res.status == send_status::failed) {
@@ -247,7 +237,7 @@ void epoll_engine::drive(conn& c, std::int64_t now) {
     }
     switch (c.proto.advance(now)) {
       case connection::step::send:
-        disarm(c);  // a whole head arrived: its header/idle deadline is over
+        timers_.disarm(c);  // a whole head arrived: its header/idle deadline is over
         continue;
       case connection::step::close:
         return close_conn(c);
@@ -259,9 +249,9 @@ void epoll_engine::drive(conn& c, std::int64_t now) {
         // From the first byte of a head to its end, however slowly it
         // trickles in: re-arming on every byte would let a slow client
         // hold the connection forever.
-        if (c.list != t_header) arm(c, t_header, now);
+        if (c.list != conn_timers::header) timers_.arm(c, conn_timers::header, now);
       } else {
-        arm(c, c.proto.requests() == 0 ? t_header : t_idle, now);
+        timers_.arm(c, c.proto.requests() == 0 ? conn_timers::header : conn_timers::idle, now);
       }
       return;
     }
@@ -290,7 +280,7 @@ void epoll_engine::start_linger(conn& c, std::int64_t now) {
   // the kernel answer with RST, which can destroy the reply in flight.
   if (sys::shutdown(c.fd.get(), SHUT_WR) != 0) return close_conn(c);
   c.lingering = true;
-  arm(c, t_linger, now);
+  timers_.arm(c, conn_timers::linger, now);
   linger_read(c);
 }
 
@@ -307,15 +297,6 @@ void epoll_engine::linger_read(conn& c) {
   }
 }
 
-void epoll_engine::arm(conn& c, timer_kind k, std::int64_t now) {
-  disarm(c);
-  timers_[k].push(c, now);
-}
-
-void epoll_engine::disarm(conn& c) {
-  if (c.list >= 0) timers_[static_cast<std::size_t>(c.list)].remove(c);
-}
-
 void epoll_engine::expire(std::int64_t now) {
   if (accept_resume_ != 0 && now >= accept_resume_ && !draining_) {
     accept_resume_ = 0;
@@ -324,12 +305,7 @@ void epoll_engine::expire(std::int64_t now) {
     ev.data.ptr = &listener_tag;
     sys::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, ctx_.listener.get(), &ev);
   }
-  for (auto& t : timers_) {
-    while (!t.empty() && t.front()->deadline_ms <= now) {
-      conn& c = static_cast<conn&>(*t.front());
-      close_conn(c);
-    }
-  }
+  while (timer_node* n = timers_.expired(now)) close_conn(static_cast<conn&>(*n));
 }
 
 void epoll_engine::begin_drain(std::int64_t now) {
@@ -351,7 +327,7 @@ void epoll_engine::begin_drain(std::int64_t now) {
 
 void epoll_engine::close_conn(conn& c) {
   if (!c.in_use) return;
-  disarm(c);
+  timers_.disarm(c);
   sender_->release(c.proto.current().scratch);
   c.proto.reset();
   c.fd.reset();  // closing the last reference also leaves the epoll set

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
 
+#include "backends/conn_timers.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
 #include "backends/sender.hh"
-#include "backends/timer_list.hh"
 #include "backends/worker.hh"
 #include "server/connection.hh"
 #include "server/file_cache.hh"
@@ -34,7 +33,6 @@ class epoll_engine final : public engine {
 
  private:
   struct conn;
-  enum timer_kind : int { t_header, t_idle, t_send, t_linger, t_count };
 
   void accept_ready(std::int64_t now);
   void on_event(conn& c, std::uint32_t events, std::int64_t now);
@@ -42,8 +40,6 @@ class epoll_engine final : public engine {
   void linger_read(conn& c);
   void start_linger(conn& c, std::int64_t now);
   void close_conn(conn& c);
-  void arm(conn& c, timer_kind k, std::int64_t now);
-  void disarm(conn& c);
   void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
   void begin_drain(std::int64_t now);
@@ -56,7 +52,7 @@ class epoll_engine final : public engine {
   handler handler_;
   sys::unique_fd ep_;
   sys::unique_fd wake_;  // eventfd: stop() writes, the loop wakes
-  std::array<timer_list, t_count> timers_;
+  conn_timers timers_;
   std::vector<std::unique_ptr<conn>> conns_;  // every connection object ever made
   std::vector<conn*> free_;
   std::size_t live_ = 0;

@@ -139,8 +139,6 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 enum kind : std::uint64_t { k_recv = 1, k_send = 2, k_accept = 3, k_wake = 4, k_cancel = 5 };
 constexpr std::uint64_t kind_mask = 7;
 
-constexpr std::int64_t linger_ms = 2000;
-
 constexpr std::string_view busy_reply =
     "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
     "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
@@ -185,10 +183,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
       sender_(std::move(s)),
       cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
       handler_(cfg_, cache_),
-      timers_{timer_list{t_header, cfg_.server.header_timeout.count()},
-              timer_list{t_idle, cfg_.server.idle_timeout.count()},
-              timer_list{t_send, cfg_.server.send_timeout.count()},
-              timer_list{t_linger, linger_ms}} {
+      timers_(cfg_) {
   const features& f = probe();
   if (!f.why_not.empty()) throw std::runtime_error(f.why_not);
   if (!sender_) throw std::runtime_error("io_uring: unknown sender " + cfg_.io.sender);
@@ -468,7 +463,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
     c->pending = c->step_left = c->zc_notifs = 0;
     ++live_;
     arm_recv(*c);
-    arm(*c, t_header, now);
+    timers_.arm(*c, conn_timers::header, now);
   }
   if (!accept_armed_ && !draining_) arm_accept();
 }
@@ -545,7 +540,7 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
       if (n > 0) {
         c.step_left = static_cast<std::uint32_t>(n);
         c.pending += static_cast<std::uint32_t>(n);
-        arm(c, t_send, now);
+        timers_.arm(c, conn_timers::send, now);
         return;
       }
       sender_->release(r.scratch);
@@ -555,7 +550,7 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
     }
     switch (c.proto.advance(now)) {
       case connection::step::send:
-        disarm(c);
+        timers_.disarm(c);
         continue;
       case connection::step::close:
         return close_conn(c);
@@ -580,9 +575,9 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
     if (c.peer_eof) return close_conn(c);
     if (!c.recv_armed) arm_recv(c);
     if (c.proto.has_partial_request()) {
-      if (c.list != t_header) arm(c, t_header, now);
+      if (c.list != conn_timers::header) timers_.arm(c, conn_timers::header, now);
     } else {
-      arm(c, c.proto.requests() == 0 ? t_header : t_idle, now);
+      timers_.arm(c, c.proto.requests() == 0 ? conn_timers::header : conn_timers::idle, now);
     }
     return;
   }
@@ -598,7 +593,7 @@ void io_uring_engine::start_linger(conn& c, std::int64_t now) {
     return_buffer(c.backlog.front().bid);
     c.backlog.pop_front();
   }
-  arm(c, t_linger, now);
+  timers_.arm(c, conn_timers::linger, now);
   if (c.peer_eof) return close_conn(c);
   if (!c.recv_armed) arm_recv(c);
 }
@@ -606,7 +601,7 @@ void io_uring_engine::start_linger(conn& c, std::int64_t now) {
 void io_uring_engine::close_conn(conn& c) {
   if (c.closing) return;
   c.closing = true;
-  disarm(c);
+  timers_.disarm(c);
   // Operations still in flight keep the socket open in the kernel; shutting
   // it down makes each of them complete, and the last completion frees it.
   if (c.pending > 0) sys::shutdown(c.fd, SHUT_RDWR);
@@ -629,27 +624,14 @@ void io_uring_engine::maybe_finalize(conn& c) {
   --live_;
 }
 
-void io_uring_engine::arm(conn& c, timer_kind k, std::int64_t now) {
-  disarm(c);
-  timers_[k].push(c, now);
-}
-
-void io_uring_engine::disarm(conn& c) {
-  if (c.list >= 0) timers_[static_cast<std::size_t>(c.list)].remove(c);
-}
-
 int io_uring_engine::wait_timeout(std::int64_t now) const {
-  std::int64_t next = INT64_MAX;
-  for (const auto& t : timers_)
-    if (!t.empty()) next = std::min(next, t.front()->deadline_ms);
+  std::int64_t next = timers_.next_deadline();
   if (draining_) next = std::min(next, drain_deadline_);
-  if (next == INT64_MAX) return -1;
-  return static_cast<int>(std::clamp<std::int64_t>(next - now, 1, 60'000));
+  return conn_timers::wait_ms(next, now);
 }
 
 void io_uring_engine::expire(std::int64_t now) {
-  for (auto& t : timers_)
-    while (!t.empty() && t.front()->deadline_ms <= now) close_conn(static_cast<conn&>(*t.front()));
+  while (timer_node* n = timers_.expired(now)) close_conn(static_cast<conn&>(*n));
 }
 
 void io_uring_engine::begin_drain(std::int64_t now) {

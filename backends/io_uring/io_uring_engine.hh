@@ -2,17 +2,16 @@
 
 #include <liburing.h>
 
-#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "backends/conn_timers.hh"
 #include "backends/engine.hh"
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/registry.hh"
-#include "backends/timer_list.hh"
 #include "backends/worker.hh"
 #include "server/connection.hh"
 #include "server/file_cache.hh"
@@ -38,7 +37,6 @@ class io_uring_engine final : public engine, private uring::sqe_source {
 
  private:
   struct conn;
-  enum timer_kind : int { t_header, t_idle, t_send, t_linger, t_count };
 
   io_uring_sqe* get() override;
   unsigned flush_sq() noexcept;
@@ -57,8 +55,6 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
-  void arm(conn& c, timer_kind k, std::int64_t now);
-  void disarm(conn& c);
   void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
   void begin_drain(std::int64_t now);
@@ -83,7 +79,7 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   std::uint64_t wake_value_ = 0;
   bool accept_armed_ = false;
   bool wake_armed_ = false;
-  std::array<timer_list, t_count> timers_;
+  conn_timers timers_;
   std::vector<std::unique_ptr<conn>> conns_;
   std::vector<conn*> free_;
   std::vector<conn*> starved_;  // receive stopped for want of buffers
