@@ -8,6 +8,7 @@
     aggregate    one record per run, medians and spreads, failed runs kept apart
     render       results.json/.csv/.md, charts and report.html
     syscall_cost the Google Benchmark timing of a crossing into the kernel
+    procs        every child process, so all of them end whatever happens
     cli          the command: options, the run plan, progress, clean-up
 
 Everything that parses or computes is a pure function of its input, so the

@@ -10,6 +10,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 
 
 def parse_cpuinfo(text: str) -> dict:
@@ -56,6 +57,40 @@ def tool_version(cmd: list[str], pattern: str = r"(\d+\.\d+(?:\.\d+)?)") -> str 
     return m.group(1) if m else None
 
 
+def parse_proc_stat_cpu(text: str) -> tuple[int, int]:
+    """(busy, total) jiffies from the 'cpu' line of /proc/stat; idle and
+    iowait are not busy."""
+    for line in text.splitlines():
+        if line.startswith("cpu "):
+            vals = [int(v) for v in line.split()[1:]]
+            total = sum(vals[:8])  # guest time is already in user
+            idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+            return total - idle, total
+    raise ValueError("no cpu line in /proc/stat")
+
+
+def cpu_busy_percent(seconds: float = 1.0) -> float | None:
+    """How busy all CPUs were over the next few seconds, 0-100: unlike the
+    load average, which lags by minutes, it says whether something else is
+    running now."""
+    try:
+        b1, t1 = parse_proc_stat_cpu(_read("/proc/stat"))
+        time.sleep(seconds)
+        b2, t2 = parse_proc_stat_cpu(_read("/proc/stat"))
+    except ValueError:
+        return None
+    return round(100.0 * (b2 - b1) / (t2 - t1), 1) if t2 > t1 else None
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: a busy machine makes noisy figures,
+    so the report says how busy it was."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine_info() -> dict:
     info = parse_cpuinfo(_read("/proc/cpuinfo"))
     info.update({
@@ -65,6 +100,8 @@ def machine_info() -> dict:
         "os": _os_name(),
         "memory_gib": _memory_gib(),
         "mitigations": _read("/sys/devices/system/cpu/vulnerabilities/spectre_v2").strip() or None,
+        "load_average_at_start": load_average(),
+        "cpu_busy_percent_at_start": cpu_busy_percent(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "tools": {
             "wrk": tool_version(["wrk", "-v"], r"wrk (?:debian/)?(\d+\.\d+\.\d+)"),

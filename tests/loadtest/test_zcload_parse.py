@@ -171,3 +171,21 @@ def test_make_tree(tmp_path):
     (tmp_path / "1k.bin").write_bytes(b"short")
     tree.make_tree(str(tmp_path), [1024])
     assert (tmp_path / "1k.bin").read_bytes() == first  # same seed, same bytes
+
+
+# ---------------------------------------------------------------- machine
+
+def test_proc_stat_cpu_line(sample):
+    from zcload import machine
+    busy, total = machine.parse_proc_stat_cpu(sample("proc_stat_cpu.txt") + "cpu0 1 2 3 4\n")
+    # user nice system idle iowait irq softirq steal
+    assert total == 229430 + 29230 + 266209 + 421263 + 19067 + 0 + 77125 + 706
+    assert busy == total - 421263 - 19067
+
+
+def test_cpuinfo():
+    from zcload import machine
+    text = ("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse hypervisor\n\n"
+            "processor\t: 1\nmodel name\t: AMD EPYC\n")
+    assert machine.parse_cpuinfo(text) == {"cpu_model": "AMD EPYC", "virtualised": True}
+    assert machine.parse_cpuinfo("model name : X\nflags : fpu\n")["virtualised"] is False

@@ -1,0 +1,218 @@
+"""Measuring a server from outside, the same way for every server.
+
+zcserve counts itself (its /stats), but nginx, lighttpd and h2o do not, and
+a comparison is only fair when every column is measured the same way. So
+the comparison table's system calls, context switches and CPU come from the
+kernel, for every server alike:
+
+  - perf stat -e raw_syscalls:sys_enter,context-switches -p PID: every
+    system call entered and every switch, in every thread of the process,
+    counted only while wrk runs (perf starts disabled and is switched on
+    and off through its control FIFO, so the start-up, the warm-up and the
+    harness's own /stats reads fall outside the window);
+  - utime + stime of the process from /proc/PID/stat before and after (all
+    its threads, ended ones included; clock ticks of 10 ms).
+
+zcserve's own figures (bytes copied through user space, the wrapper count,
+calls by name) come from /stats and are extra columns only it can have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import tempfile
+import urllib.request
+
+from . import procs
+
+PERF_EVENTS = ("raw_syscalls:sys_enter", "context-switches")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- perf stat
+
+def parse_perf_csv(text: str) -> dict[str, dict]:
+    """perf stat -x, output: 'value,unit,event,run time,percent,...' per
+    event. '<not counted>' (the counter never ran: the task was not
+    scheduled while it was enabled) and '<not supported>' (the kernel
+    refused the event) give value None with the reason in 'status'.
+    Comment lines, blank lines and perf's 'Events enabled/disabled' notes
+    are skipped."""
+    out: dict[str, dict] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or "," not in line:
+            continue
+        fields = line.split(",")
+        if len(fields) < 3:
+            continue
+        raw, event = fields[0].strip(), fields[2].strip()
+        if not event:
+            continue
+        entry: dict = {"value": None, "status": "counted"}
+        if raw.startswith("<"):
+            entry["status"] = raw.strip("<>")
+        else:
+            try:
+                entry["value"] = float(raw)
+            except ValueError:
+                continue
+        if len(fields) > 4 and fields[4].strip():
+            try:
+                entry["percent_running"] = float(fields[4])
+            except ValueError:
+                pass
+        out[event] = entry
+    return out
+
+
+class PerfStat:
+    """perf stat attached to a process, started disabled (-D -1) and
+    switched on and off through a control FIFO, so the window is exactly
+    the wrk run. Use as a context manager: perf always ends."""
+
+    def __init__(self, pid: int, events=PERF_EVENTS):
+        self.pid = pid
+        self.events = events
+        self.dir = tempfile.mkdtemp(prefix="zcload-perf-")
+        self.ctl = os.path.join(self.dir, "ctl")
+        self.ack = os.path.join(self.dir, "ack")
+        self.out = os.path.join(self.dir, "perf.csv")
+        self.proc: subprocess.Popen | None = None
+        self._ctl_fd = self._ack_fd = -1
+
+    def __enter__(self) -> "PerfStat":
+        os.mkfifo(self.ctl)
+        os.mkfifo(self.ack)
+        # Open both FIFOs read-write here, so neither open blocks waiting
+        # for perf, and perf's own opens find the other end present.
+        self._ctl_fd = os.open(self.ctl, os.O_RDWR)
+        self._ack_fd = os.open(self.ack, os.O_RDWR)
+        self.proc = procs.spawn(
+            ["perf", "stat", "-e", ",".join(self.events), "-x,", "-D", "-1",
+             "--control", f"fifo:{self.ctl},{self.ack}", "-p", str(self.pid), "-o", self.out],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return self
+
+    def _command(self, word: str, timeout: float = 10) -> None:
+        os.write(self._ctl_fd, (word + "\n").encode())
+        got = b""
+        while b"ack" not in got:
+            ready, _, _ = select.select([self._ack_fd], [], [], timeout)
+            if not ready:
+                err = self._stop_and_stderr()
+                raise RuntimeError(f"perf stat did not acknowledge {word!r}: {err}")
+            got += os.read(self._ack_fd, 64)
+
+    def enable(self) -> None:
+        self._command("enable")
+
+    def disable(self) -> None:
+        self._command("disable")
+
+    def _stop_and_stderr(self) -> str:
+        if self.proc is None:
+            return ""
+        procs.stop(self.proc, sig=2, grace=10)  # SIGINT: perf writes its counts
+        return (self.proc.stderr.read() or b"").decode(errors="replace").strip()
+
+    def result(self) -> dict[str, dict]:
+        """Stops perf and returns its counts."""
+        err = self._stop_and_stderr()
+        try:
+            with open(self.out) as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        counts = parse_perf_csv(text)
+        if not counts:
+            raise RuntimeError(f"perf stat gave no counts: {err or text.strip()}")
+        return counts
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            procs.stop(self.proc, sig=2, grace=5)
+        for fd in (self._ctl_fd, self._ack_fd):
+            if fd >= 0:
+                os.close(fd)
+        for path in (self.ctl, self.ack, self.out):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+def perf_check() -> str | None:
+    """None when perf can count both events here, else why not."""
+    try:
+        p = procs.run(["perf", "stat", "-e", ",".join(PERF_EVENTS), "-x,", "--", "true"],
+                      timeout=30, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        return "perf is not installed (Debian: linux-perf)"
+    except subprocess.TimeoutExpired:
+        return "perf stat did not finish"
+    counts = parse_perf_csv(p.stderr)
+    for event in PERF_EVENTS:
+        if event not in counts or counts[event]["status"] == "not supported":
+            return (f"perf cannot count {event} here (needs root or CAP_PERFMON and "
+                    f"tracefs): {p.stderr.strip()[-300:]}")
+    return None
+
+
+# ---------------------------------------------------------------- /proc
+
+def parse_proc_stat(text: str) -> tuple[int, int]:
+    """(utime, stime) in clock ticks from /proc/PID/stat. The command name
+    (field 2) is in parentheses and may hold spaces and parentheses itself,
+    so the fields are counted from the last ')'. For a process (not a
+    thread) these are the sums over all its threads, ended ones included."""
+    rest = text[text.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime and stime are fields 14 and 15
+    return int(rest[11]), int(rest[12])
+
+
+def cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        utime, stime = parse_proc_stat(f.read())
+    return utime + stime
+
+
+# ---------------------------------------------------------------- zcserve /stats
+
+def read_stats(admin_port: int, timeout: float = 10) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats", timeout=timeout) as r:
+        return json.load(r)
+
+
+def stats_delta(before: dict, after: dict) -> dict:
+    """zcserve's own figures over the window between two /stats reads:
+    requests, wrapper-counted calls (all threads), the kernel's count on the
+    workers and on the whole process, bytes copied through user space, and
+    calls by name. None where the server could not open its kernel
+    counters."""
+    b, a = before["totals"], after["totals"]
+
+    def diff(x, y):
+        return None if x is None or y is None else y - x
+
+    calls = {name: a["syscalls_by_call"].get(name, 0) - b["syscalls_by_call"].get(name, 0)
+             for name in a.get("syscalls_by_call", {})}
+    kernel_ok = bool(after.get("kernel_count_available", True))
+    return {
+        "requests": a["requests"] - b["requests"],
+        "wrapper_syscalls": a["syscalls"] - b["syscalls"],
+        "kernel_syscalls": diff(b.get("kernel_syscalls"), a.get("kernel_syscalls")) if kernel_ok else None,
+        "process_kernel_syscalls": (diff(before.get("process", {}).get("kernel_syscalls"),
+                                         after.get("process", {}).get("kernel_syscalls"))
+                                    if kernel_ok else None),
+        "copied_bytes": (a["copied_bytes"]["to_user"] + a["copied_bytes"]["from_user"]
+                         - b["copied_bytes"]["to_user"] - b["copied_bytes"]["from_user"]),
+        "body_copied_bytes": a["copied_bytes"]["body"] - b["copied_bytes"]["body"],
+        "syscalls_by_call": {k: v for k, v in calls.items() if v},
+    }

@@ -1,0 +1,395 @@
+"""Writing the results: results.json, results.csv, results.md, one chart per
+figure (PNG and SVG) and report.html, a single page that reads offline."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import os
+import re
+
+from .aggregate import FIGURES, aggregate, median_of
+from .tree import size_label
+
+# ---------------------------------------------------------------- numbers
+
+
+def fmt_number(value: float | None, decimals: int) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if decimals == 0:
+        return f"{value:.0f}"
+    return f"{value:.{decimals}f}"
+
+
+def fmt_cell(fig: dict | None, decimals: int) -> str:
+    """'median' or 'median (min–max)' when there were several runs."""
+    if fig is None:
+        return "n/a"
+    text = fmt_number(fig["median"], decimals)
+    if fig["n"] > 1:
+        text += f" ({fmt_number(fig['min'], decimals)}–{fmt_number(fig['max'], decimals)})"
+    return text
+
+
+def sort_groups(groups: list[dict]) -> list[dict]:
+    """By file size, then connections, then the order the servers ran in."""
+    order = {}
+    for g in groups:
+        order.setdefault(g["label"], len(order))
+    return sorted(groups, key=lambda g: (g["file_size"], g["connections"], order[g["label"]]))
+
+
+# ---------------------------------------------------------------- CSV
+
+CSV_COLUMNS = [
+    "server", "engine", "sender", "label", "file_size", "connections", "repeat", "requests",
+    "duration_s", "requests_per_sec", "server_cpu_percent", "p50_latency_ms", "p90_latency_ms", "p99_latency_ms",
+    "p99.9_latency_ms", "syscalls_per_request", "context_switches_per_request",
+    "cpu_us_per_request", "copied_bytes_per_request", "body_copied_bytes_per_request",
+    "wrapper_syscalls_per_request", "self_kernel_syscalls_per_request",
+    "self_process_kernel_syscalls_per_request", "bytes_per_request",
+    "errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout",
+    "non_2xx", "failed", "failure",
+]
+
+
+def csv_text(records: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in records:
+        row = {k: r.get(k) for k in CSV_COLUMNS if k in r}
+        for p in ("p50", "p90", "p99.9"):
+            row[f"{p}_latency_ms"] = (r.get("latency_ms") or {}).get(p)
+        for kind, n in (r.get("errors") or {}).items():
+            row["non_2xx" if kind == "non_2xx" else f"errors_{kind}"] = n
+        row["failed"] = "true" if r.get("failed") else "false"
+        w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- Markdown
+
+def table_rows(groups: list[dict]) -> tuple[list[str], list[list[str]]]:
+    head = ["server", "backend", "size", "conns"] + [f[1] for f in FIGURES] + ["runs ok"]
+    rows = []
+    for g in sort_groups(groups):
+        backend = g["label"] if g["server"] == "zcserve" else f"{g['engine']}/{g['sender']}"
+        row = [g["server"], backend, size_label(g["file_size"]), str(g["connections"])]
+        for key, _, _, decimals, _ in FIGURES:
+            row.append("failed" if g["ok_runs"] == 0 else fmt_cell(g["figures"][key], decimals))
+        row.append(f"{g['ok_runs']}/{g['runs']}" + (" FAILED" if g["failed_runs"] else ""))
+        rows.append(row)
+    return head, rows
+
+
+def markdown_table(groups: list[dict]) -> str:
+    head, rows = table_rows(groups)
+    right = [False] * 4 + [True] * (len(head) - 4)
+    lines = ["| " + " | ".join(head) + " |",
+             "| " + " | ".join("---:" if r else "---" for r in right) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    failures = [f"- {g['label']} {size_label(g['file_size'])} c={g['connections']}, {f}"
+                for g in sort_groups(groups) for f in g["failures"]]
+    text = "\n".join(lines) + "\n"
+    if failures:
+        text += "\nFailed runs (not in the medians):\n\n" + "\n".join(failures) + "\n"
+    return text
+
+
+LEGEND = (
+    "Medians over the runs that did not fail, with the spread (min–max) in brackets. "
+    "req/s, p99 latency: wrk. syscalls/req and switches/req: `perf stat -e "
+    "raw_syscalls:sys_enter,context-switches -p PID` on the server process during the wrk run; "
+    "CPU us/req and server CPU %: utime+stime of the server process from /proc/PID/stat; all "
+    "measured the same way for every server, per request wrk completed. copied B/req "
+    "(bytes copied between user and kernel memory) and zc calls/req (zcserve's own wrapper "
+    "count) come from zcserve's /stats: only zcserve counts them, so they are n/a for peers."
+)
+
+
+# ---------------------------------------------------------------- charts
+
+CHARTS = [k for k in ("syscalls_per_request", "context_switches_per_request",
+                      "cpu_us_per_request", "copied_bytes_per_request", "requests_per_sec",
+                      "p99_latency_ms")]
+SERVER_COLOURS = {"zcserve": "#3b6ea8", "nginx": "#2e8b57", "lighttpd": "#c9822b",
+                  "h2o": "#a4456b"}
+
+
+def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
+    """One chart per figure, a panel per file size (stacked), the backends
+    side by side in each; bars are medians, whiskers the min–max spread. Several
+    connection counts become bars grouped per backend. Returns
+    [{key, title, png, svg}] with paths relative to out_dir."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "zcload",
+                         "font.size": 8, "axes.titlesize": 9})
+    titles = {f[0]: f[2] for f in FIGURES}
+    decimals = {f[0]: f[3] for f in FIGURES}
+    os.makedirs(os.path.join(out_dir, "charts"), exist_ok=True)
+    groups = sort_groups(groups)
+    sizes = sorted({g["file_size"] for g in groups})
+    conns = sorted({g["connections"] for g in groups})
+    labels = list(dict.fromkeys(g["label"] for g in groups))
+    server_of = {g["label"]: g["server"] for g in groups}
+    charts = []
+    for key in CHARTS:
+        # One panel per file size, stacked, so the page width goes to the
+        # backends and the chart stays readable when scaled to a page.
+        fig, axes = plt.subplots(len(sizes), 1, figsize=(max(5.0, 0.5 * len(labels) + 1.5),
+                                                         2.1 * len(sizes) + 1.1),
+                                 squeeze=False, sharex=True)
+        width = 0.8 / len(conns)
+        for ax, size in zip(axes[:, 0], sizes):
+            top = 0.0
+            for ci, c in enumerate(conns):
+                for li, label in enumerate(labels):
+                    g = next((g for g in groups if g["label"] == label and
+                              g["file_size"] == size and g["connections"] == c), None)
+                    x = li - 0.4 + width * (ci + 0.5)
+                    if g is None:
+                        continue
+                    f = g["figures"][key] if g["ok_runs"] else None
+                    if f is None:
+                        ax.text(x, 0, "failed" if g["ok_runs"] == 0 else "n/a",
+                                rotation=90, ha="center", va="bottom", fontsize=7, color="#888")
+                        continue
+                    colour = (SERVER_COLOURS.get(server_of[label], "#777") if len(conns) == 1
+                              else plt.cm.viridis(ci / max(1, len(conns) - 1) * 0.8))
+                    err = [[f["median"] - f["min"]], [f["max"] - f["median"]]]
+                    ax.bar(x, f["median"], width * 0.9, color=colour,
+                           label=f"c={c}" if li == 0 and len(conns) > 1 else None)
+                    if f["n"] > 1:
+                        ax.errorbar(x, f["median"], yerr=err, color="black", capsize=2,
+                                    linewidth=0.8)
+                    ax.annotate(fmt_number(f["median"], decimals[key]), (x, f["max"]),
+                                xytext=(0, 3), textcoords="offset points", rotation=90,
+                                ha="center", va="bottom", fontsize=6.5)
+                    top = max(top, f["max"])
+            ax.set_title(f"{size_label(size)} file")
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, rotation=40, ha="right")
+            ax.set_ylim(0, top * 1.35 if top > 0 else 1)
+            ax.grid(axis="y", linewidth=0.3)
+            ax.set_axisbelow(True)
+            if len(conns) > 1:
+                ax.legend(fontsize=7)
+        fig.suptitle(titles[key])
+        fig.tight_layout()
+        base = os.path.join("charts", key)
+        fig.savefig(os.path.join(out_dir, base + ".png"), dpi=100)
+        fig.savefig(os.path.join(out_dir, base + ".svg"), metadata={"Date": None})
+        plt.close(fig)
+        charts.append({"key": key, "title": titles[key], "png": base + ".png",
+                       "svg": base + ".svg"})
+    return charts
+
+
+# ---------------------------------------------------------------- syscall cost
+
+def syscall_cost_text(cost: dict | None, groups: list[dict]) -> str | None:
+    """'a system call here costs ~X ns, so saving N calls per request is
+    worth ~Y us' from the benchmark and the table."""
+    if not cost or "getpid_syscall" not in cost.get("untraced", {}):
+        return None
+    ns = cost["untraced"]["getpid_syscall"]
+    traced = cost.get("traced", {}).get("getpid_syscall")
+    parts = [f"A system call here costs ~{ns:.0f} ns (syscall(SYS_getpid), the cheapest there is"
+             + (f"; ~{traced:.0f} ns while perf counts system calls, as during these runs, so the "
+                f"CPU figures include that tracing, alike for every server" if traced else "")
+             + f"); a plain function call ~{cost['untraced'].get('function_call', float('nan')):.1f}"
+             f" ns; clock_gettime ~{cost['untraced'].get('clock_gettime_vdso', float('nan')):.0f}"
+             f" ns through the vDSO against ~"
+             f"{cost['untraced'].get('clock_gettime_syscall', float('nan')):.0f} ns as a real call."]
+    for size in sorted({g["file_size"] for g in groups}):
+        vals = [(median_of(g, "syscalls_per_request"), median_of(g, "cpu_us_per_request"),
+                 g["label"]) for g in groups if g["file_size"] == size and g["ok_runs"]]
+        vals = [v for v in vals if v[0] is not None]
+        if len(vals) < 2:
+            continue
+        lo, hi = min(vals), max(vals)
+        n = hi[0] - lo[0]
+        parts.append(f"{size_label(size)} files: {hi[2]} makes {n:.1f} more calls per request "
+                     f"than {lo[2]}; at ~{ns:.0f} ns each (entry and exit alone) that is worth "
+                     f"~{n * ns / 1000:.2f} us of the {hi[1]:.1f} us it spends per request."
+                     if hi[1] is not None else "")
+    return " ".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------- HTML
+
+def _svg_inline(path: str) -> str:
+    with open(path) as f:
+        text = f.read()
+    # drop the XML declaration and DOCTYPE: inline SVG is an element
+    text = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text, flags=re.S)
+    return text
+
+
+def _html_cell(text: str) -> str:
+    """'median (min–max)' as the median over a small spread line."""
+    m = re.fullmatch(r"(\S+) \((\S+)\)", text)
+    if not m:
+        return html.escape(text)
+    return f"{html.escape(m.group(1))}<br><small>{html.escape(m.group(2))}</small>"
+
+
+def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str) -> str:
+    m = doc["machine"]
+    esc = html.escape
+    head, rows = table_rows(groups)
+    machine_rows = [
+        ("CPU", f"{m.get('cpu_model')} ({m.get('cpus')} CPUs"
+                + (", virtualised" if m.get("virtualised") else "") + ")"),
+        ("kernel", f"{m.get('kernel')} ({m.get('os')})"),
+        ("memory", f"{m.get('memory_gib')} GiB"),
+        ("spectre_v2", m.get("mitigations") or "n/a"),
+        ("date", m.get("date")),
+        ("machine load", f"load average {m.get('load_average_at_start')} at start, "
+                         f"{m.get('load_average_at_end')} at the end (1, 5, 15 min); CPUs "
+                         f"{m.get('cpu_busy_percent_at_start')}% busy in the second before the "
+                         f"runs, {m.get('cpu_busy_percent_at_end')}% after"),
+        ("pinning", doc["pinning"]["text"]),
+        ("tools", ", ".join(f"{k} {v}" for k, v in {**m.get("tools", {}),
+                                                    **doc.get("peer_versions", {})}.items()
+                            if v)),
+        ("zcserve", doc.get("zcserve", {}).get("path", "") + " "
+                    + doc.get("zcserve", {}).get("version", "")),
+    ]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<title>zcserve loadtest report</title><style>",
+        "body{font:14px/1.4 system-ui,sans-serif;max-width:1200px;margin:1em auto;padding:0 1em}",
+        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
+        "padding:2px 6px}td.n{text-align:right;font-variant-numeric:tabular-nums}",
+        "th{background:#f2f2f2}code,pre{background:#f6f6f6}",
+        "pre{padding:6px;white-space:pre-wrap}small{color:#666}",
+        ".fail{color:#b00}figure{margin:1em 0}svg{max-width:100%;height:auto}",
+        "</style></head><body>",
+        "<h1>zcserve loadtest report</h1>",
+        "<h2>Machine</h2><table>",
+        *[f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in machine_rows],
+        "</table>",
+        f"<h2>Command</h2><pre>{esc(doc['command'])}</pre>",
+        f"<p>{esc(doc['load_text'])}</p>",
+    ]
+    cost_text = syscall_cost_text(doc.get("syscall_cost"), groups)
+    if cost_text:
+        parts.append(f"<h2>What a crossing costs here</h2><p>{esc(cost_text)}</p>")
+    elif doc.get("syscall_cost_note"):
+        parts.append(f"<h2>What a crossing costs here</h2><p>{esc(doc['syscall_cost_note'])}</p>")
+    parts.append("<h2>Results</h2><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head)
+                 + "</tr>")
+    for row in rows:
+        cls = " class='fail'" if "FAILED" in row[-1] else ""
+        parts.append(f"<tr{cls}>" + "".join(
+            f"<td{' class=n' if i >= 4 else ''}>{_html_cell(c)}</td>" for i, c in enumerate(row))
+            + "</tr>")
+    parts.append("</table>")
+    failures = [f"{g['label']} {size_label(g['file_size'])} c={g['connections']}, {f}"
+                for g in sort_groups(groups) for f in g["failures"]]
+    if failures:
+        parts.append("<p class='fail'>Failed runs (not in the medians):</p><ul>"
+                     + "".join(f"<li>{esc(f)}</li>" for f in failures) + "</ul>")
+    parts.append(f"<p>{esc(LEGEND)}</p>")
+    zc_calls = [g for g in sort_groups(groups) if g["server"] == "zcserve" and g["ok_runs"]]
+    if zc_calls:
+        parts.append("<h2>zcserve's calls per request, by name</h2><table>"
+                     "<tr><th>backend</th><th>size</th><th>conns</th><th>calls</th></tr>")
+        for g in zc_calls:
+            calls = g.get("calls_by_name") or {}
+            text = ", ".join(f"{k} {v:.2f}" for k, v in calls.items() if v >= 0.005)
+            parts.append(f"<tr><td>{esc(g['label'])}</td><td>{size_label(g['file_size'])}</td>"
+                         f"<td>{g['connections']}</td><td>{esc(text)}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Charts</h2><p>Bars: medians; whiskers: min–max over the runs.</p>")
+    for c in charts:
+        svg = os.path.join(out_dir, c["svg"])
+        if os.path.exists(svg):
+            body = _svg_inline(svg)
+        else:
+            with open(os.path.join(out_dir, c["png"]), "rb") as f:
+                body = ("<img alt='' src='data:image/png;base64,"
+                        + base64.b64encode(f.read()).decode() + "'>")
+        parts.append(f"<figure>{body}</figure>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def machine_line(m: dict) -> str:
+    return (f"{m.get('cpu_model')}, {m.get('cpus')} CPUs"
+            + (" (virtualised)" if m.get("virtualised") else "")
+            + f", Linux {m.get('kernel')}, {m.get('os')}, {m.get('date')}")
+
+
+def markdown_report(doc: dict, groups: list[dict], table: str) -> str:
+    parts = ["# zcserve loadtest", "", f"Machine: {machine_line(doc['machine'])}.", "",
+             "```", doc["command"], "```", "", doc["load_text"], "", table.rstrip(), "", LEGEND]
+    cost = syscall_cost_text(doc.get("syscall_cost"), groups)
+    if cost:
+        parts += ["", cost]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- all of it
+
+def calls_by_name(records: list[dict], group: dict) -> dict[str, float]:
+    """Median per call name over the group's runs that did not fail."""
+    import statistics
+    runs = [r for r in records if not r["failed"] and r.get("syscalls_by_call_per_request")
+            and all(r[f] == group[f] for f in ("label", "file_size", "connections"))]
+    names = list(dict.fromkeys(k for r in runs for k in r["syscalls_by_call_per_request"]))
+    out = {n: statistics.median(r["syscalls_by_call_per_request"].get(n, 0.0) for r in runs)
+           for n in names}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def write_all(doc: dict, out_dir: str, charts: bool = True) -> dict:
+    """Writes every output file; returns {name: path}. doc holds machine,
+    options, command, pinning, load_text, syscall_cost and runs."""
+    records = doc["runs"]
+    groups = aggregate(records)
+    for g in groups:
+        if g["server"] == "zcserve":
+            g["calls_by_name"] = calls_by_name(records, g)
+    doc = {**doc, "summary": groups}
+    paths = {}
+    paths["json"] = os.path.join(out_dir, "results.json")
+    with open(paths["json"], "w") as f:
+        json.dump(_finite(doc), f, indent=1, allow_nan=False)
+        f.write("\n")
+    paths["csv"] = os.path.join(out_dir, "results.csv")
+    with open(paths["csv"], "w") as f:
+        f.write(csv_text(records))
+    paths["md"] = os.path.join(out_dir, "results.md")
+    md = markdown_table(groups)
+    with open(paths["md"], "w") as f:
+        f.write(markdown_report(doc, groups, md))
+    chart_list = render_charts(groups, out_dir) if charts else []
+    paths["html"] = os.path.join(out_dir, "report.html")
+    with open(paths["html"], "w") as f:
+        f.write(html_report(doc, groups, chart_list, out_dir))
+    paths["table"] = md
+    paths["charts"] = chart_list
+    return paths
+
+
+def _finite(obj):
+    """JSON has no NaN or infinity: such a figure is written as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
