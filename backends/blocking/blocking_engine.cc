@@ -1,0 +1,389 @@
+#include "backends/blocking/blocking_engine.hh"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/conn_timers.hh"
+#include "backends/sender.hh"
+#include "backends/senders/readiness.hh"
+#include "backends/sys/counted.hh"
+#include "server/connection.hh"
+#include "server/file_cache.hh"
+#include "server/handler.hh"
+#include "server/http_date.hh"
+
+namespace zc {
+
+namespace {
+
+// Accepts per wake-up, so one busy listener cannot delay the stop signal.
+constexpr int accept_batch = 64;
+// Back-off after the process ran out of descriptors.
+constexpr std::int64_t emfile_pause_ms = 100;
+constexpr std::size_t discard_size = 16384;
+
+constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+
+constexpr sender_entry senders[] = {
+    {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
+    {"sendfile", &always_usable},   {"splice", &always_usable},
+};
+
+std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+  return std::make_unique<blocking_engine>(std::move(ctx), std::string(sender));
+}
+
+// What a connection thread is doing, for the drain: which sockets to wake.
+enum class phase : std::uint8_t {
+  parked,     // no connection
+  busy,       // parsing, handling or sending
+  reading,    // in (or about to enter) recv for a request
+  lingering,  // after an error reply: reading and dropping until the peer stops
+};
+
+}  // namespace
+
+engine_info blocking_engine::descriptor() {
+  return {"blocking", &make, senders, &always_usable};
+}
+
+struct blocking_engine::conn_thread {
+  conn_thread(const config& cfg, int root_fd, std::string_view sender_name)
+      : cache(root_fd, cfg.server.cache_entries, cfg.server.cache_revalidate.count()),
+        core(cfg, cache),
+        proto(cfg, core),
+        out(make_readiness_sender(sender_name, cfg)) {}
+
+  // Used by this thread alone: nothing of the protocol core is shared.
+  file_cache cache;
+  handler core;
+  connection proto;
+  std::unique_ptr<sender> out;
+  std::int64_t rcv_timeout_ms = 0;  // SO_RCVTIMEO now on the socket; 0: none set yet
+
+  // Handed over under the engine's mutex. The thread uses the descriptor
+  // without the lock while it serves, but closes it only under the lock,
+  // so the drain's shutdown() can never reach a number already reused.
+  sys::unique_fd sock;
+  sockaddr_storage peer{};
+  std::condition_variable handed;  // a connection arrived, or quit_
+  std::thread th;
+  std::atomic<phase> doing{phase::parked};
+};
+
+namespace {
+
+// SO_RCVTIMEO / SO_SNDTIMEO: how long one blocking call may wait. The
+// kernel reads 0 as "forever", so never less than 1 ms.
+bool set_timeout(int fd, int opt, std::int64_t ms) {
+  ms = std::max<std::int64_t>(ms, 1);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(ms % 1000 * 1000);
+  return sys::setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) == 0;
+}
+
+// Only when the wait changes: a keep-alive connection waits for its next
+// request with the same idle timeout every time, so a request whose head
+// arrives whole costs no setsockopt.
+bool set_rcv_timeout(int fd, std::int64_t& current, std::int64_t ms) {
+  if (ms == current) return true;
+  if (!set_timeout(fd, SO_RCVTIMEO, ms)) return false;
+  current = ms;
+  return true;
+}
+
+}  // namespace
+
+blocking_engine::blocking_engine(worker_context ctx, std::string sender)
+    : ctx_(std::move(ctx)), cfg_(*ctx_.cfg), sender_(std::move(sender)) {
+  if (make_readiness_sender(sender_, cfg_) == nullptr)
+    throw std::runtime_error("blocking: no sender named " + sender_);
+  wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+blocking_engine::~blocking_engine() {
+  // After a normal run() this finds nothing to do; after one that threw, it
+  // ends every connection at once.
+  std::unique_lock lock(mu_);
+  end_all(lock);
+}
+
+void blocking_engine::stop() noexcept {
+  if (!stop_requested_.exchange(true)) sys::eventfd_write(wake_.get(), 1);
+}
+
+void blocking_engine::run() {
+  pollfd fds[2] = {{ctx_.listener.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  for (;;) {
+    int timeout = -1;
+    if (accept_resume_ != 0)
+      timeout = static_cast<int>(
+          std::clamp<std::int64_t>(accept_resume_ - monotonic_ms(), 1, emfile_pause_ms));
+    // poll() skips a negative descriptor: the listener sits out a pause.
+    fds[0].fd = accept_resume_ != 0 ? -1 : ctx_.listener.get();
+    int n = sys::poll(fds, 2, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("worker {}: poll: {}", ctx_.id, std::strerror(errno));
+      break;
+    }
+    if (fds[1].revents != 0) break;  // stop()
+    const std::int64_t now = monotonic_ms();
+    if (accept_resume_ != 0 && now >= accept_resume_) accept_resume_ = 0;
+    if (fds[0].revents != 0) accept_ready(now);
+  }
+  drain();
+}
+
+void blocking_engine::accept_ready(std::int64_t now) {
+  for (int i = 0; i < accept_batch; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    // No SOCK_NONBLOCK: the connection's thread sleeps in recv and send.
+    int fd =
+        sys::accept4(ctx_.listener.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listener stays readable: polling it again at once would spin.
+        spdlog::warn("worker {}: accept4: {}; pausing accepts for {} ms", ctx_.id,
+                     std::strerror(errno), emfile_pause_ms);
+        accept_resume_ = now + emfile_pause_ms;
+        return;
+      }
+      spdlog::error("worker {}: accept4: {}", ctx_.id, std::strerror(errno));
+      return;
+    }
+    start(fd, peer);
+  }
+}
+
+void blocking_engine::refuse(int fd) {
+  // Over the connection limit: a short 503 if the socket takes it at once,
+  // then close. The connections already served are not disturbed.
+  sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  sys::close(fd);
+}
+
+void blocking_engine::start(int fd, const sockaddr_storage& peer) {
+  std::unique_lock lock(mu_);
+  if (live_ >= cfg_.server.max_connections) {
+    lock.unlock();
+    return refuse(fd);
+  }
+  if (!parked_.empty()) {
+    conn_thread* t = parked_.back();
+    parked_.pop_back();
+    t->sock.reset(fd);
+    t->peer = peer;
+    ++live_;
+    lock.unlock();
+    t->handed.notify_one();
+    return;
+  }
+  auto t = std::make_unique<conn_thread>(cfg_, ctx_.root_fd, sender_);
+  t->sock.reset(fd);
+  t->peer = peer;
+  try {
+    t->th = std::thread([this, p = t.get()] { thread_main(*p); });
+  } catch (const std::system_error& e) {
+    // No thread to be had (RLIMIT_NPROC, threads-max, memory): this
+    // connection is turned away like one over the limit.
+    t->sock.release();
+    lock.unlock();
+    spdlog::warn("worker {}: cannot start a connection thread: {}", ctx_.id, e.what());
+    return refuse(fd);
+  }
+  threads_.push_back(std::move(t));
+  ++live_;
+}
+
+void blocking_engine::thread_main(conn_thread& t) {
+  // Named before bind_thread(): prctl is the thread's set-up, not serving.
+  char name[16];
+  std::snprintf(name, sizeof name, "zc-conn-%d", ctx_.id);
+  ::prctl(PR_SET_NAME, name);
+  sys::bind_thread(ctx_.id);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    t.handed.wait(lock, [&] { return t.sock || quit_; });
+    if (!t.sock) break;
+    lock.unlock();
+    t.doing = phase::busy;
+    try {
+      serve(t);
+    } catch (const std::exception& e) {
+      // What an event engine's run() would throw to main: the same verdict.
+      spdlog::critical("worker {}: {}; stopping the server", ctx_.id, e.what());
+      ::kill(::getpid(), SIGTERM);
+    }
+    t.out->release(t.proto.current().scratch);
+    t.proto.reset();
+    lock.lock();
+    t.doing = phase::parked;
+    t.sock.reset();
+    --live_;
+    parked_.push_back(&t);
+    if (live_ == 0 && draining_) all_closed_.notify_all();
+  }
+  lock.unlock();
+  sys::record_thread_exit();
+}
+
+void blocking_engine::serve(conn_thread& t) {
+  const int fd = t.sock.get();
+  connection& c = t.proto;
+  c.peer = t.peer;
+  t.rcv_timeout_ms = 0;
+  const std::int64_t header_ms = cfg_.server.header_timeout.count();
+  const std::int64_t idle_ms = cfg_.server.idle_timeout.count();
+  // A blocking send that moves nothing for this long fails with EAGAIN:
+  // the event engines' "no progress" send timer, kept by the kernel.
+  if (!set_timeout(fd, SO_SNDTIMEO, cfg_.server.send_timeout.count())) return;
+
+  std::int64_t now = monotonic_ms();
+  // The first head is timed from accept, as on the event engines.
+  std::int64_t deadline = now + header_ms;
+  bool timing_head = true;
+  for (;;) {
+    if (c.replying()) {
+      reply& r = c.current();
+      send_result res = t.out->send(fd, r);
+      if (res.status == send_status::again) {
+        // On a blocking socket only SO_SNDTIMEO ends a send with EAGAIN.
+        spdlog::debug("worker {}: {}: no progress for {} ms; closing", ctx_.id, res.op,
+                      cfg_.server.send_timeout.count());
+        return;
+      }
+      if (res.status == send_status::failed) {
+        if (res.err == 0)
+          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
+                       res.op);
+        else if (res.err != EPIPE && res.err != ECONNRESET)
+          spdlog::debug("worker {}: {}: {}", ctx_.id, res.op, std::strerror(res.err));
+        return;
+      }
+      t.out->release(r.scratch);
+      const bool lingers = c.linger_on_close();
+      if (c.reply_sent()) {
+        if (lingers) linger(t);
+        return;
+      }
+      if (draining_) return;  // that was the reply in flight
+      now = monotonic_ms();
+      timing_head = c.has_partial_request();
+      deadline = now + (timing_head ? header_ms : idle_ms);
+      continue;
+    }
+    switch (c.advance(now)) {
+      case connection::step::send:
+        continue;
+      case connection::step::close:
+        return;
+      case connection::step::need_input:
+        break;
+    }
+    // From the first byte of a head to its end, however slowly it trickles
+    // in: restarting the wait per byte would let a slow client hold the
+    // thread forever.
+    if (!timing_head && c.has_partial_request()) {
+      timing_head = true;
+      deadline = now + header_ms;
+    }
+    t.doing = phase::reading;
+    // drain() sets draining_ and then shuts the read side of every socket
+    // whose thread it finds reading; both sides are sequentially
+    // consistent, so either this load sees the flag or the recv below
+    // returns 0.
+    if (draining_) return;
+    if (now >= deadline) return;  // header or idle timeout
+    if (!set_rcv_timeout(fd, t.rcv_timeout_ms, deadline - now)) return;
+    std::span<char> space = c.read_space();
+    ssize_t n = sys::recv(fd, space.data(), space.size(), 0);
+    t.doing = phase::busy;
+    now = monotonic_ms();
+    if (n > 0) {
+      c.commit(static_cast<std::size_t>(n));
+      // Shutting down: bytes that raced the drain do not start a new reply.
+      if (draining_) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // 0: the peer closed (a partial request dies with it). EAGAIN:
+    // SO_RCVTIMEO ran out, which is the header or idle timeout.
+    return;
+  }
+}
+
+void blocking_engine::linger(conn_thread& t) {
+  // Send FIN, then read and drop what the peer still sends until it closes
+  // or the linger time ends. Closing at once with unread input would make
+  // the kernel answer with RST, which can destroy the reply in flight.
+  const int fd = t.sock.get();
+  if (sys::shutdown(fd, SHUT_WR) != 0) return;
+  t.doing = phase::lingering;
+  char discard[discard_size];
+  std::int64_t now = monotonic_ms();
+  const std::int64_t deadline = now + conn_timers::linger_ms;
+  while (now < deadline) {
+    if (!set_rcv_timeout(fd, t.rcv_timeout_ms, deadline - now)) return;
+    ssize_t n = sys::recv(fd, discard, sizeof discard, 0);
+    if (n == 0 || (n < 0 && errno != EINTR)) return;
+    now = monotonic_ms();
+  }
+}
+
+void blocking_engine::drain() {
+  const auto limit = std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout;
+  // Stop accepting: new connections are refused by the kernel from here on.
+  ctx_.listener.reset();
+  std::unique_lock lock(mu_);
+  draining_ = true;
+  // Idle connections end now: shutdown(SHUT_RD) makes a blocked recv
+  // return 0 and sends nothing to the peer. Replies in flight go on; their
+  // threads see draining_ when they are done.
+  for (auto& t : threads_)
+    if (t->sock && t->doing == phase::reading) sys::shutdown(t->sock.get(), SHUT_RD);
+  if (!all_closed_.wait_until(lock, limit, [this] { return live_ == 0; }))
+    spdlog::info("worker {}: {} connection(s) still busy after server.shutdown_timeout; closing",
+                 ctx_.id, live_);
+  end_all(lock);
+}
+
+void blocking_engine::end_all(std::unique_lock<std::mutex>& lock) {
+  draining_ = true;
+  // Both directions: a send blocked on a peer that does not read fails with
+  // EPIPE at once, a recv returns 0.
+  for (auto& t : threads_)
+    if (t->sock) sys::shutdown(t->sock.get(), SHUT_RDWR);
+  all_closed_.wait(lock, [this] { return live_ == 0; });
+  quit_ = true;
+  for (auto& t : threads_) t->handed.notify_one();
+  lock.unlock();
+  for (auto& t : threads_)
+    if (t->th.joinable()) t->th.join();
+}
+
+}  // namespace zc
