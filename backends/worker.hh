@@ -35,6 +35,13 @@ struct listen_result {
 listen_result make_listener(const std::string& host, std::uint16_t port, int backlog = 4096,
                             std::string_view key = "server.listen");
 
+// What a connection over server.max_connections gets, sent with
+// MSG_DONTWAIT before the close: the connections already served are not
+// disturbed, and a client that cannot take it at once gets the close alone.
+inline constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+
 // "host:port", with brackets for IPv6.
 std::string format_endpoint(const std::string& host, std::uint16_t port);
 

@@ -39,10 +39,6 @@ constexpr int accept_batch = 64;
 constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
 
-constexpr std::string_view busy_reply =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
-
 constexpr sender_entry senders[] = {
     {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
     {"sendfile", &always_usable},   {"splice", &always_usable},

@@ -28,10 +28,6 @@ constexpr std::size_t discard_size = 16384;
 char listener_tag;
 char wake_tag;
 
-constexpr std::string_view busy_reply =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
-
 }  // namespace
 
 namespace {

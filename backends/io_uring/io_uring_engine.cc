@@ -139,10 +139,6 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 enum kind : std::uint64_t { k_recv = 1, k_send = 2, k_accept = 3, k_wake = 4, k_cancel = 5 };
 constexpr std::uint64_t kind_mask = 7;
 
-constexpr std::string_view busy_reply =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
-
 unsigned round_up_pow2(unsigned v) {
   unsigned p = 1;
   while (p < v) p <<= 1;
