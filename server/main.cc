@@ -83,16 +83,19 @@ int main(int argc, char** argv) {
     return die_usage("server.root = \"" + cfg.server.root + "\": " + std::strerror(errno) +
                      " (must be a readable directory)");
 
-  if (std::string err = zc::init_logging(cfg.log); !err.empty()) return die_usage(err);
-
   // SIGPIPE would kill the process when a peer vanishes mid-reply; the
   // failed call's EPIPE is all the server needs.
   ::signal(SIGPIPE, SIG_IGN);
-  // Every thread inherits this mask; only sigwait() below takes these.
+  // Every thread inherits this mask; only sigwait() below takes these. It is
+  // set before the first thread starts (the access log's writer is one): a
+  // thread with SIGTERM unblocked would take the default action, killing
+  // the process instead of draining it.
   sigset_t sigs;
   sigemptyset(&sigs);
   for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  if (std::string err = zc::init_logging(cfg.log); !err.empty()) return die_usage(err);
 
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();
