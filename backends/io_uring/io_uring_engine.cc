@@ -2,6 +2,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ struct features {
   bool multishot_recv = false;
   bool buf_ring = false;
   bool send_zc = false;
+  // Whether a SEND_ZC cancelled by a broken link still posts a notification
+  // (its completion then carries no F_MORE to say so).
+  bool zc_cancel_notifies = false;
   bool splice = false;
   bool sqpoll = false;
   std::string summary;
@@ -42,6 +46,36 @@ bool kernel_at_least(int major, int minor) {
   int ma = 0, mi = 0;
   if (std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
   return ma > major || (ma == major && mi >= minor);
+}
+
+// Asks the kernel itself: a read of a bad descriptor linked to a zero-copy
+// send on a socket pair fails, the send is cancelled, and a notification
+// follows or not.
+bool cancelled_send_zc_notifies() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  io_uring r;
+  bool notified = false;
+  if (io_uring_queue_init(4, &r, 0) == 0) {
+    static char byte;
+    io_uring_sqe* sqe = io_uring_get_sqe(&r);
+    io_uring_prep_read(sqe, -1, &byte, 1, 0);
+    sqe->flags |= IOSQE_IO_LINK;
+    io_uring_prep_send_zc(io_uring_get_sqe(&r), sv[0], &byte, 1, MSG_NOSIGNAL, 0);
+    if (io_uring_submit(&r) == 2) {
+      for (int i = 0; i < 3; ++i) {
+        __kernel_timespec ts{0, 200'000'000};
+        io_uring_cqe* cqe;
+        if (io_uring_wait_cqe_timeout(&r, &cqe, &ts) != 0) break;
+        if (cqe->flags & IORING_CQE_F_NOTIF) notified = true;
+        io_uring_cqe_seen(&r, cqe);
+      }
+    }
+    io_uring_queue_exit(&r);
+  }
+  ::close(sv[0]);
+  ::close(sv[1]);
+  return notified;
 }
 
 bool try_setup(unsigned flags) {
@@ -92,6 +126,7 @@ const features& probe() {
     out.defer_taskrun = try_setup(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
     out.coop_taskrun = try_setup(IORING_SETUP_COOP_TASKRUN);
     out.sqpoll = try_setup(IORING_SETUP_SQPOLL);
+    if (out.send_zc) out.zc_cancel_notifies = cancelled_send_zc_notifies();
     if (!out.ext_arg)
       out.why_not = "io_uring lacks IORING_FEAT_EXT_ARG (kernel 5.11+ needed)";
     else if (!out.buf_ring)
@@ -162,7 +197,7 @@ struct io_uring_engine::conn : timer_node {
   connection proto;
   uring::uring_scratch us;
   std::deque<received> backlog;   // provided buffers not yet moved into proto
-  std::vector<file_ref> zc_hold;  // files whose pages a zero-copy send still pins
+  std::vector<file_ref> zc_hold;  // files whose pages zero-copy sends still pin
   std::uint32_t pending = 0;      // operations in flight that name this connection
   std::uint32_t step_left = 0;    // operations of the current send step still to complete
   std::uint32_t zc_notifs = 0;
@@ -493,17 +528,27 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
 }
 
 void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
-  --c.pending;
   if (cqe.flags & IORING_CQE_F_NOTIF) {
     // The kernel is done with a zero-copy send's pages.
+    if (c.zc_notifs == 0) return;  // not announced: nothing was counted for it
+    --c.pending;
     if (--c.zc_notifs == 0) c.zc_hold.clear();
     if (c.closing) maybe_finalize(c);
     return;
   }
-  if (cqe.flags & IORING_CQE_F_MORE) {
+  --c.pending;
+  // A zero-copy send says with F_MORE that a notification will follow; one
+  // cancelled by a broken link says nothing, yet on some kernels a
+  // notification follows it too (probed at start-up). Either way the
+  // connection may not be freed before it arrives.
+  const uring::step_ops& st = c.us.step;
+  const bool zc_op = st.done < st.count && st.ops[st.done] == uring::op::send_zc;
+  if ((cqe.flags & IORING_CQE_F_MORE) ||
+      (zc_op && cqe.res == -ECANCELED && probe().zc_cancel_notifies)) {
     ++c.zc_notifs;
     ++c.pending;
-    c.zc_hold.push_back(c.proto.current().file);
+    const file_ref& f = c.proto.current().file;
+    if (c.zc_hold.empty() || c.zc_hold.back().get() != f.get()) c.zc_hold.push_back(f);
   }
   const uring::result res = sender_->complete(c.proto.current(), c.us, cqe);
   --c.step_left;

@@ -47,6 +47,17 @@ int prep_memory(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64
   return 1;
 }
 
+// The rest of the head, linked to the body operation after it. A send that
+// is merely short does not break a link, so the body would follow a partial
+// head; MSG_WAITALL makes io_uring keep sending until the whole head is in
+// the socket (or fail, which cancels the body).
+void prep_linked_head(sqe_source& q, int sock, const reply& r, std::uint64_t ud, int more) {
+  io_uring_sqe* sqe = next_sqe(q, ud);
+  io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
+                     MSG_NOSIGNAL | MSG_WAITALL | more);
+  sqe->flags |= IOSQE_IO_LINK;
+}
+
 // The mapped file must still hold the bytes about to leave: past a new end
 // of file, the last page's tail reads as zeros rather than faulting.
 bool still_holds(const reply& r, std::uint64_t len, int* err) {
@@ -152,10 +163,11 @@ class read_write_sender final : public base_sender {
       from = s.buf.get();
     }
     if (!r.head_done()) {
-      io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
-                         MSG_NOSIGNAL);
-      if (staged > 0) sqe->flags |= IOSQE_IO_LINK;
+      if (staged > 0)
+        prep_linked_head(q, sock, r, ud, 0);
+      else
+        io_uring_prep_send(next_sqe(q, ud), sock, r.head.data() + r.head_sent,
+                           r.head.size() - r.head_sent, MSG_NOSIGNAL);
       push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
     if (staged > 0) {
@@ -251,10 +263,7 @@ class send_zc_sender final : public base_sender {
     const std::uint64_t len = std::min<std::uint64_t>(r.length - r.body_sent, chunk_);
     if (!still_holds(r, len, err)) return -1;
     if (!r.head_done()) {
-      io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
-                         MSG_NOSIGNAL | MSG_MORE);
-      sqe->flags |= IOSQE_IO_LINK;
+      prep_linked_head(q, sock, r, ud, MSG_MORE);
       push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
     const char* p = base + r.offset + r.body_sent;
@@ -298,10 +307,7 @@ class splice_sender final : public base_sender {
     send_scratch& s = r.scratch;
     if (s.pipe_rd < 0 && !acquire(s, err)) return -1;
     if (!r.head_done()) {
-      io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
-                         MSG_NOSIGNAL | MSG_MORE);
-      sqe->flags |= IOSQE_IO_LINK;
+      prep_linked_head(q, sock, r, ud, MSG_MORE);
       push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
     std::uint64_t out = s.in_pipe;

@@ -45,7 +45,7 @@ def _settle():
     (256 * KiB, REQUESTS, None),
     (4 * MiB, 100, 8 * KiB),
 ], ids=["1KiB", "256KiB", "4MiB-partial-writes"])
-def test_self_count_matches_strace(request, start_server, docroot, opts, tmp_path, size, requests,
+def test_self_count_matches_strace(start_server, docroot, opts, tmp_path, size, requests,
                                    rcvbuf):
     """The worker's wrapper count, its kernel counter and strace -c agree.
     Loopback takes a whole 256 KiB reply in one call; in the 4 MiB case a
@@ -56,14 +56,6 @@ def test_self_count_matches_strace(request, start_server, docroot, opts, tmp_pat
     net.ipv4.tcp_wmem's maximum, 4 MiB by default, overhead included.)"""
     if tracers.missing("strace"):
         pytest.skip("strace is not installed (Debian package strace)")
-    if opts["engine"] == "io_uring" and opts["sender"] == "send_zc" and rcvbuf is not None:
-        # Known and intermittent (one run in several under a parallel ctest):
-        # the server closed the connection after a long stall, the zero-copy
-        # send through an 8 KiB window apparently not completing in time.
-        # Still run, so a pass shows; an open bug, not a skip.
-        request.node.add_marker(pytest.mark.xfail(strict=False, reason=(
-            "io_uring/send_zc through an 8 KiB receive window sometimes stalls past "
-            "server.send_timeout under load (open bug)")))
     srv = start_server()
     target = docroot.target(size)
     # Warm-up on its own connection: the file is opened and cached, buffers
