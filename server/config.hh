@@ -46,6 +46,8 @@ struct config {
       // with sqpoll: poll for completions this long before sleeping in the kernel
       std::chrono::milliseconds sqpoll_spin{1};
       std::size_t zc_min_bytes = 16384;  // send_zc: smaller bodies are copied (cheaper)
+      // sockets accepted straight into the ring's file table, files registered there
+      bool fixed_files = false;
     } uring;
   } io;
 

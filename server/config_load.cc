@@ -605,6 +605,12 @@ const std::vector<key_spec>& key_table() {
                               [](auto& c) -> auto& { return c.io.uring.zc_min_bytes; }),
                           "send_zc sends bodies at least this big without a copy; smaller ones "
                           "are copied, which costs less than pinning pages"));
+    t.push_back(with_note(
+        bool_key(
+            "io.uring", "fixed_files", [](auto& c) -> auto& { return c.io.uring.fixed_files; }),
+        "registered (direct) descriptors: connections are accepted into the ring's file table "
+        "and never get a process descriptor, served files are registered there once; "
+        "operations skip the descriptor table lookup"));
     t.push_back(with_note(admin_listen_key(),
                           "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
     t.push_back(

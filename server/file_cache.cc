@@ -14,6 +14,7 @@
 namespace zc {
 
 cached_file::~cached_file() {
+  if (registrar != nullptr) registrar->forget(registered_slot);
   if (map_ != nullptr) sys::munmap(map_, map_len_);
 }
 

@@ -22,6 +22,16 @@
 
 namespace zc {
 
+// Told when a cached_file it registered somewhere (io_uring's fixed file
+// table) dies, so the registration can go with it.
+class file_registrar {
+ public:
+  virtual void forget(int slot) noexcept = 0;
+
+ protected:
+  ~file_registrar() = default;
+};
+
 class cached_file {
  public:
   sys::unique_fd fd;
@@ -34,7 +44,9 @@ class cached_file {
   std::string etag;             // "\"<mtime hex>-<size hex>\"", quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
   std::string_view mime;
-  std::int64_t checked_ms = 0;  // monotonic time of the last (re)validation
+  std::int64_t checked_ms = 0;          // monotonic time of the last (re)validation
+  file_registrar* registrar = nullptr;  // who holds this file in a slot, if anyone
+  int registered_slot = -1;
 
   cached_file() = default;
   cached_file(const cached_file&) = delete;

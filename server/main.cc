@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,18 @@ void name_and_pin(std::thread& t, int id, const zc::config& cfg) {
   CPU_SET(cpu, &set);
   if (int err = pthread_setaffinity_np(t.native_handle(), sizeof set, &set); err != 0)
     spdlog::warn("worker {}: cannot pin to CPU {}: {}", id, cpu, std::strerror(err));
+}
+
+// server.max_connections per worker needs as many descriptors (or io_uring
+// file table slots, which RLIMIT_NOFILE bounds too); the default soft limit
+// of 1024 is far below the default of 10000. Take what the hard limit allows.
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+  const rlim_t was = r.rlim_cur;
+  r.rlim_cur = r.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &r) == 0)
+    spdlog::debug("RLIMIT_NOFILE raised from {} to {}", was, r.rlim_cur);
 }
 
 }  // namespace
@@ -103,6 +116,7 @@ int main(int argc, char** argv) {
     spdlog::warn("kernel syscall count unavailable, figures come from the wrapper layer only: {}",
                  why);
 
+  raise_descriptor_limit();
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
 
   std::vector<std::unique_ptr<zc::engine>> engines;

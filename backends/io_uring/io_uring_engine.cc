@@ -2,6 +2,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -21,6 +22,9 @@ namespace zc {
 
 namespace {
 
+// Newer than the kernel headers this builds against; the number is ABI.
+constexpr unsigned op_fixed_fd_install = 54;
+
 // What this kernel's io_uring can do, probed once per process on a small
 // throwaway ring.
 struct features {
@@ -35,6 +39,7 @@ struct features {
   // Whether a SEND_ZC cancelled by a broken link still posts a notification
   // (its completion then carries no F_MORE to say so).
   bool zc_cancel_notifies = false;
+  bool fixed_fd_install = false;  // IORING_OP_FIXED_FD_INSTALL (6.8)
   bool splice = false;
   bool sqpoll = false;
   std::string summary;
@@ -101,6 +106,7 @@ const features& probe() {
     if (io_uring_probe* pr = io_uring_get_probe_ring(&ring)) {
       out.send_zc = io_uring_opcode_supported(pr, IORING_OP_SEND_ZC) != 0;
       out.splice = io_uring_opcode_supported(pr, IORING_OP_SPLICE) != 0;
+      out.fixed_fd_install = io_uring_opcode_supported(pr, op_fixed_fd_install) != 0;
       io_uring_free_probe(pr);
     }
     // Buffer rings: register a tiny one and take it back.
@@ -138,7 +144,8 @@ const features& probe() {
                   ", multishot recv " + yes(out.multishot_recv) + ", buffer rings " +
                   yes(out.buf_ring) + ", send_zc " + yes(out.send_zc) + ", splice " +
                   yes(out.splice) + ", single issuer + defer taskrun " + yes(out.defer_taskrun) +
-                  ", coop taskrun " + yes(out.coop_taskrun) + ", sqpoll " + yes(out.sqpoll);
+                  ", coop taskrun " + yes(out.coop_taskrun) + ", sqpoll " + yes(out.sqpoll) +
+                  ", fixed fd install " + yes(out.fixed_fd_install);
     return out;
   }();
   return f;
@@ -169,10 +176,21 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 }
 
 // user_data: a connection's address with the operation kind in its low
-// bits (connections are 8-byte aligned), or a kind alone for the engine's
+// bits (connections are 16-byte aligned), or a kind alone for the engine's
 // own operations.
-enum kind : std::uint64_t { k_recv = 1, k_send = 2, k_accept = 3, k_wake = 4, k_cancel = 5 };
-constexpr std::uint64_t kind_mask = 7;
+// k_slot: a file slot's close, the slot number above the kind bits.
+enum kind : std::uint64_t {
+  k_recv = 1,
+  k_send = 2,
+  k_accept = 3,
+  k_wake = 4,
+  k_ignore = 5,  // the engine's own fire-and-forget operations
+  k_install = 6,
+  k_slot = 7,
+  k_shutdown = 8,
+};
+constexpr std::uint64_t kind_bits = 4;
+constexpr std::uint64_t kind_mask = (1u << kind_bits) - 1;
 
 unsigned round_up_pow2(unsigned v) {
   unsigned p = 1;
@@ -186,7 +204,7 @@ engine_info io_uring_engine::descriptor() {
   return {"io_uring", &make, senders, &engine_unusable};
 }
 
-struct io_uring_engine::conn : timer_node {
+struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   conn(const config& cfg, handler& h) : proto(cfg, h) {}
   struct received {
     unsigned bid;
@@ -221,6 +239,10 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
   const auto& u = cfg_.io.uring;
   if (u.sqpoll && !f.sqpoll)
     throw std::runtime_error("io.uring.sqpoll = true: this kernel refuses IORING_SETUP_SQPOLL");
+  if (u.fixed_files && !f.fixed_fd_install)
+    throw std::runtime_error(
+        "io.uring.fixed_files = true: this kernel's io_uring lacks IORING_OP_FIXED_FD_INSTALL "
+        "(6.8+), which a shutdown needs to abort connections that live only in the file table");
   if (ctx_.id == 0) spdlog::info("io_uring: this kernel offers {}", f.summary);
 
   io_uring_params p{};
@@ -273,18 +295,24 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(nbufs_));
 
+  if (u.fixed_files) setup_fixed_files();
+
   wake_.reset(::eventfd(0, EFD_CLOEXEC));
   if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
 
 io_uring_engine::~io_uring_engine() {
+  // Files still registered outlive the engine in replies' and the cache's
+  // hands; they must not call back into it.
+  for (cached_file* f : file_slots_)
+    if (f != nullptr) f->registrar = nullptr;
   // Connections still open here outlived the drain: abort them. A reset
   // (SO_LINGER 0) drops their unsent data now, which also ends the kernel's
   // hold on any zero-copy pages; a plain close would leave those queued
   // behind a peer that does not read, and the ring's teardown would wait on
   // their notifications.
   for (auto& c : conns_) {
-    if (c->fd < 0) continue;
+    if (c->fd < 0 || fixed_) continue;  // slots go with the ring (abort_leftovers ran)
     const linger abort_now{1, 0};
     sys::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
     sys::close(c->fd);
@@ -384,7 +412,18 @@ void io_uring_engine::submit_and_wait(std::int64_t now) {
 
 void io_uring_engine::arm_accept() {
   io_uring_sqe* sqe = get();
-  io_uring_prep_multishot_accept(sqe, ctx_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (!fixed_) {
+    io_uring_prep_multishot_accept(sqe, ctx_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  } else if (access_log() == nullptr) {
+    io_uring_prep_multishot_accept_direct(sqe, ctx_.listener.get(), nullptr, nullptr, 0);
+  } else {
+    // A direct socket has no descriptor to ask getpeername about: take the
+    // address with the accept, one accept at a time.
+    accept_addrlen_ = sizeof accept_addr_;
+    io_uring_prep_accept_direct(sqe, ctx_.listener.get(),
+                                reinterpret_cast<sockaddr*>(&accept_addr_), &accept_addrlen_, 0,
+                                IORING_FILE_INDEX_ALLOC - 1);
+  }
   io_uring_sqe_set_data64(sqe, k_accept);
   accept_armed_ = true;
 }
@@ -402,6 +441,7 @@ void io_uring_engine::arm_recv(conn& c) {
     io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
   else
     io_uring_prep_recv(sqe, c.fd, nullptr, buf_size_, 0);
+  uring::target(sqe, sock(c));
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = 0;
   io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv);
@@ -445,6 +485,7 @@ void io_uring_engine::run() {
     expire(now);
     if (draining_ && ((live_ == 0 && !accept_armed_) || now >= drain_deadline_)) break;
   }
+  if (fixed_) abort_leftovers();
 }
 
 void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
@@ -455,23 +496,51 @@ void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
     wake_armed_ = false;
     return begin_drain(now);
   }
-  if (k == k_cancel) return;
+  if (k == k_ignore || k == k_install) return;
+  if (k == k_slot) {
+    free_file_slots_.push_back(static_cast<int>(ud >> kind_bits));
+    return;
+  }
   conn& c = *reinterpret_cast<conn*>(ud & ~kind_mask);
   if (k == k_recv) return on_recv(c, cqe, now);
   if (k == k_send) return on_send(c, cqe, now);
+  if (k == k_shutdown) {
+    --c.pending;
+    if (c.closing) maybe_finalize(c);
+  }
 }
 
 void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
   if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
   if (cqe.res < 0) {
+    if (cqe.res == -ENFILE && fixed_) {
+      // Every socket slot is taken: the next connection waits in the
+      // listen backlog until one is closed.
+      spdlog::warn("worker {}: accept: all {} socket slots of the file table in use", ctx_.id,
+                   sock_slots_);
+      accept_paused_ = true;
+      return;
+    }
     if (cqe.res != -ECANCELED && cqe.res != -EINVAL)
       spdlog::warn("worker {}: accept: {}", ctx_.id, std::strerror(-cqe.res));
   } else if (draining_) {
-    sys::close(cqe.res);
+    if (fixed_)
+      close_slot(cqe.res, k_ignore);
+    else
+      sys::close(cqe.res);
   } else if (live_ >= cfg_.server.max_connections) {
     // Over the limit: a short 503 if the socket takes it at once, then close.
-    sys::send(cqe.res, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    sys::close(cqe.res);
+    if (fixed_) {
+      io_uring_sqe* sqe = get();
+      io_uring_prep_send(sqe, cqe.res, busy_reply.data(), busy_reply.size(),
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;  // closed even if the send fails
+      io_uring_sqe_set_data64(sqe, k_ignore);
+      close_slot(cqe.res, k_ignore);
+    } else {
+      sys::send(cqe.res, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      sys::close(cqe.res);
+    }
   } else {
     conn* c;
     if (!free_.empty()) {
@@ -484,10 +553,14 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
     c->fd = cqe.res;
     c->proto.reset();
     if (access_log() != nullptr) {
-      // A multishot accept has no per-connection address buffer: ask, but
-      // only when the address will be used.
-      socklen_t len = sizeof c->proto.peer;
-      sys::getpeername(c->fd, reinterpret_cast<sockaddr*>(&c->proto.peer), &len);
+      if (fixed_) {
+        std::memcpy(&c->proto.peer, &accept_addr_, sizeof accept_addr_);
+      } else {
+        // A multishot accept has no per-connection address buffer: ask, but
+        // only when the address will be used.
+        socklen_t len = sizeof c->proto.peer;
+        sys::getpeername(c->fd, reinterpret_cast<sockaddr*>(&c->proto.peer), &len);
+      }
     }
     c->in_use = true;
     c->closing = c->recv_armed = c->peer_eof = c->lingering = false;
@@ -496,7 +569,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
     arm_recv(*c);
     timers_.arm(*c, conn_timers::header, now);
   }
-  if (!accept_armed_ && !draining_) arm_accept();
+  if (!accept_armed_ && !draining_ && !accept_paused_) arm_accept();
 }
 
 void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
@@ -570,8 +643,8 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
     if (c.proto.replying()) {
       reply& r = c.proto.current();
       int err = 0;
-      const int n =
-          sender_->prep(*this, c.fd, r, c.us, reinterpret_cast<std::uint64_t>(&c) | k_send, &err);
+      const int n = sender_->prep(*this, sock(c), r, c.us,
+                                  reinterpret_cast<std::uint64_t>(&c) | k_send, &err);
       if (n < 0) {
         if (err == 0)
           spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
@@ -628,7 +701,10 @@ void io_uring_engine::start_linger(conn& c, std::int64_t now) {
   // FIN now, then drop what the peer still sends until it closes or the
   // linger time ends, so its unread input does not turn our close into a
   // reset that destroys the reply.
-  if (sys::shutdown(c.fd, SHUT_WR) != 0) return close_conn(c);
+  if (fixed_)
+    sock_shutdown(c, SHUT_WR);  // an operation: its failure shows in the receive
+  else if (sys::shutdown(c.fd, SHUT_WR) != 0)
+    return close_conn(c);
   c.lingering = true;
   while (!c.backlog.empty()) {
     return_buffer(c.backlog.front().bid);
@@ -645,7 +721,7 @@ void io_uring_engine::close_conn(conn& c) {
   timers_.disarm(c);
   // Operations still in flight keep the socket open in the kernel; shutting
   // it down makes each of them complete, and the last completion frees it.
-  if (c.pending > 0) sys::shutdown(c.fd, SHUT_RDWR);
+  if (c.pending > 0) sock_shutdown(c, SHUT_RDWR);
   maybe_finalize(c);
 }
 
@@ -658,11 +734,151 @@ void io_uring_engine::maybe_finalize(conn& c) {
   c.zc_hold.clear();
   sender_->release(c.proto.current().scratch);
   c.proto.reset();
-  sys::close(c.fd);
+  sock_close(c);
   c.fd = -1;
   c.in_use = false;
   free_.push_back(&c);
   --live_;
+  if (accept_paused_) {
+    accept_paused_ = false;  // a socket slot is free once this close has run
+    if (!accept_armed_ && !draining_) arm_accept();
+  }
+}
+
+uring::fd_ref io_uring_engine::sock(const conn& c) const noexcept {
+  return {c.fd, fixed_};
+}
+
+void io_uring_engine::sock_shutdown(conn& c, int how) {
+  if (!fixed_) {
+    sys::shutdown(c.fd, how);
+    return;
+  }
+  // The kernel runs a shutdown in a worker thread and looks the slot up
+  // only then: the connection keeps its slot until it has completed, or the
+  // shutdown would hit whichever connection was accepted into it next.
+  io_uring_sqe* sqe = get();
+  io_uring_prep_shutdown(sqe, c.fd, how);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_shutdown);
+  ++c.pending;
+}
+
+void io_uring_engine::sock_close(conn& c) {
+  if (fixed_)
+    close_slot(c.fd, k_ignore);
+  else
+    sys::close(c.fd);
+}
+
+void io_uring_engine::close_slot(int slot, std::uint64_t user_data) {
+  io_uring_sqe* sqe = get();
+  io_uring_prep_close_direct(sqe, static_cast<unsigned>(slot));
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void io_uring_engine::setup_fixed_files() {
+  // One table per ring, at most RLIMIT_NOFILE slots (main raises the soft
+  // limit to the hard one): room for server.max_connections sockets plus a
+  // few closing, and for as many files as the cache keeps plus those that
+  // replies in flight still hold after the cache let go of them.
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  const std::uint64_t limit = std::min<std::uint64_t>(nofile.rlim_cur, 1u << 20);
+  const std::uint64_t files = std::min<std::uint64_t>(cfg_.server.cache_entries + 64, limit / 4);
+  const std::uint64_t socks =
+      std::min<std::uint64_t>(cfg_.server.max_connections + 64, limit - files);
+  if (socks < 16)
+    throw std::runtime_error("io.uring.fixed_files = true: RLIMIT_NOFILE (" +
+                             std::to_string(nofile.rlim_cur) +
+                             ") leaves no room for a file table; raise it (ulimit -n)");
+  if (socks < cfg_.server.max_connections && ctx_.id == 0)
+    spdlog::warn(
+        "io_uring: RLIMIT_NOFILE {} bounds the file table: {} connections per worker, not "
+        "server.max_connections = {}; more wait in the listen backlog",
+        nofile.rlim_cur, socks, cfg_.server.max_connections);
+  sock_slots_ = static_cast<unsigned>(socks);
+  const auto total = static_cast<unsigned>(socks + files);
+  if (int rc = io_uring_register_files_sparse(&ring_, total); rc != 0)
+    throw std::runtime_error(std::string("io.uring.fixed_files: registering a table of ") +
+                             std::to_string(total) + " files: " + std::strerror(-rc));
+  if (int rc = io_uring_register_file_alloc_range(&ring_, 0, sock_slots_); rc != 0)
+    throw std::runtime_error(std::string("io.uring.fixed_files: file allocation range: ") +
+                             std::strerror(-rc));
+  fixed_ = true;
+  file_slots_.assign(files, nullptr);
+  for (unsigned i = total; i > sock_slots_; --i)
+    free_file_slots_.push_back(static_cast<int>(i - 1));
+}
+
+uring::fd_ref io_uring_engine::file(cached_file& f) {
+  if (!fixed_) return {f.fd.get(), false};
+  if (f.registrar == this) return {f.registered_slot, true};
+  if (free_file_slots_.empty()) return {f.fd.get(), false};  // full: the ordinary descriptor
+  const int slot = free_file_slots_.back();
+  int fd = f.fd.get();
+  io_uring_files_update up{};
+  up.offset = static_cast<unsigned>(slot);
+  up.fds = reinterpret_cast<std::uint64_t>(&fd);
+  // Once per file (not per request): the served file joins the table.
+  if (sys::io_uring_register(static_cast<unsigned>(ring_.ring_fd), IORING_REGISTER_FILES_UPDATE,
+                             &up, 1) != 1)
+    return {fd, false};
+  free_file_slots_.pop_back();
+  file_slots_[static_cast<std::size_t>(slot) - sock_slots_] = &f;
+  f.registrar = this;
+  f.registered_slot = slot;
+  return {slot, true};
+}
+
+void io_uring_engine::forget(int slot) noexcept {
+  // The file left the cache and no reply holds it: empty its slot, which
+  // is reused once that close has run.
+  file_slots_[static_cast<std::size_t>(slot) - sock_slots_] = nullptr;
+  try {
+    close_slot(slot, (static_cast<std::uint64_t>(slot) << kind_bits) | k_slot);
+  } catch (const std::exception& e) {
+    spdlog::warn("worker {}: file slot {} not released: {}", ctx_.id, slot, e.what());
+  }
+}
+
+// After the drain: connections still open live only in the file table, so a
+// descriptor is installed for each to set SO_LINGER 0 on, and then closing
+// the slot resets them (dropping unsent data and the kernel's hold on
+// zero-copy pages) instead of leaving them queued behind a silent peer.
+void io_uring_engine::abort_leftovers() {
+  unsigned waiting = 0;
+  for (auto& c : conns_) {
+    if (!c->in_use || c->fd < 0) continue;
+    io_uring_sqe* sqe = get();
+    io_uring_prep_rw(static_cast<int>(op_fixed_fd_install), sqe, c->fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, k_install);
+    ++waiting;
+  }
+  const std::int64_t deadline = monotonic_ms() + 1000;
+  while (waiting > 0 && monotonic_ms() < deadline) {
+    enter(flush_sq(), 1, 100);
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      if ((io_uring_cqe_get_data64(cqe) & kind_mask) != k_install) continue;
+      --waiting;
+      if (cqe->res < 0) continue;
+      const linger abort_now{1, 0};
+      sys::setsockopt(cqe->res, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+      sys::close(cqe->res);
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+  for (auto& c : conns_) {
+    if (!c->in_use || c->fd < 0) continue;
+    close_slot(c->fd, k_ignore);
+    c->fd = -1;
+  }
+  enter(flush_sq(), 0, -1);
 }
 
 int io_uring_engine::wait_timeout(std::int64_t now) const {
@@ -684,7 +900,7 @@ void io_uring_engine::begin_drain(std::int64_t now) {
   if (accept_armed_) {
     io_uring_sqe* sqe = get();
     io_uring_prep_cancel64(sqe, k_accept, 0);
-    io_uring_sqe_set_data64(sqe, k_cancel);
+    io_uring_sqe_set_data64(sqe, k_ignore);
   }
   ::shutdown(ctx_.listener.get(), SHUT_RD);
   for (auto& p : conns_) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <deque>
@@ -24,7 +25,7 @@ namespace zc {
 // iteration hands the kernel every new operation and waits for
 // completions in one io_uring_enter. Received bytes land in a ring of
 // provided buffers; replies go out through an io_uring sender's operations.
-class io_uring_engine final : public engine, private uring::sqe_source {
+class io_uring_engine final : public engine, private uring::sqe_source, private file_registrar {
  public:
   static engine_info descriptor();
 
@@ -39,6 +40,9 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   struct conn;
 
   io_uring_sqe* get() override;
+  uring::fd_ref file(cached_file& f) override;
+  void forget(int slot) noexcept override;
+  void setup_fixed_files();
   unsigned flush_sq() noexcept;
   void enter(unsigned to_submit, unsigned wait, int timeout_ms);
   void submit_and_wait(std::int64_t now);
@@ -55,6 +59,11 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
+  uring::fd_ref sock(const conn& c) const noexcept;
+  void sock_shutdown(conn& c, int how);
+  void sock_close(conn& c);
+  void close_slot(int slot, std::uint64_t user_data);
+  void abort_leftovers();
   void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
   void begin_drain(std::int64_t now);
@@ -75,6 +84,16 @@ class io_uring_engine final : public engine, private uring::sqe_source {
   std::size_t bufs_bytes_ = 0;
   unsigned nbufs_ = 0;
   unsigned buf_size_ = 0;
+  // Registered (direct) descriptors, with io.uring.fixed_files: slots
+  // [0, sock_slots_) take accepted connections (the kernel picks a free one),
+  // the rest hold served files, registered on first use.
+  bool fixed_ = false;
+  unsigned sock_slots_ = 0;
+  std::vector<cached_file*> file_slots_;
+  std::vector<int> free_file_slots_;
+  sockaddr_storage accept_addr_{};  // a direct accept's peer, when the access log wants it
+  socklen_t accept_addrlen_ = 0;
+  bool accept_paused_ = false;  // the socket slots were full: accept again when one frees
   sys::unique_fd wake_;
   std::uint64_t wake_value_ = 0;
   bool accept_armed_ = false;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "server/config.hh"
+#include "server/file_cache.hh"
 #include "server/reply.hh"
 
 namespace zc::uring {
@@ -47,10 +48,26 @@ struct uring_scratch {
 
 enum class result : std::uint8_t { ok, failed };
 
-// Supplies submission queue entries; submits early when the queue is full.
+// A descriptor as an operation names it: an ordinary one, or a slot of the
+// ring's registered (fixed) file table.
+struct fd_ref {
+  int fd = -1;
+  bool fixed = false;
+};
+
+// Makes `sqe`'s own descriptor (sqe->fd) a fixed-table slot when `f` is one.
+inline void target(io_uring_sqe* sqe, fd_ref f) noexcept {
+  if (f.fixed) sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+// Supplies submission queue entries (submitting early when the queue is
+// full) and the descriptor an operation should name for a served file.
 class sqe_source {
  public:
   virtual io_uring_sqe* get() = 0;
+  // The file's slot in the fixed table (registered on first use) or, without
+  // registered files or with the table full, its ordinary descriptor.
+  virtual fd_ref file(cached_file& f) = 0;
 
  protected:
   ~sqe_source() = default;
@@ -64,7 +81,7 @@ class uring_sender {
   // Queues the next step of `r` on `sock`, every operation tagged with
   // `user_data`. Returns the number of operations queued; 0 when the reply
   // is complete. Sets *err (errno, 0 for "file ended") when it cannot go on.
-  virtual int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t user_data,
+  virtual int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t user_data,
                    int* err) = 0;
 
   // One completion of the step, in order.

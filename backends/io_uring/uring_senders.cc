@@ -36,25 +36,34 @@ void copied_out(std::uint64_t n, bool body) {
 }
 
 // The head and an in-memory body (an error page) gathered in one writev.
-int prep_memory(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud) {
+int prep_memory(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud) {
   int cnt = 0;
   if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
   if (r.body == body_kind::memory && r.body_sent < r.length)
     u.iov[cnt++] = {const_cast<char*>(r.memory.data()) + r.body_sent, r.length - r.body_sent};
   if (cnt == 0) return 0;
-  io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+  io_uring_sqe* sqe = next_sqe(q, ud);
+  io_uring_prep_writev(sqe, sock.fd, u.iov, static_cast<unsigned>(cnt), 0);
+  target(sqe, sock);
   push(u.step, op::send_memory, 0);
   return 1;
+}
+
+void send_plain(sqe_source& q, fd_ref sock, std::uint64_t ud, const void* p, std::size_t n) {
+  io_uring_sqe* sqe = next_sqe(q, ud);
+  io_uring_prep_send(sqe, sock.fd, p, n, MSG_NOSIGNAL);
+  target(sqe, sock);
 }
 
 // The rest of the head, linked to the body operation after it. A send that
 // is merely short does not break a link, so the body would follow a partial
 // head; MSG_WAITALL makes io_uring keep sending until the whole head is in
 // the socket (or fail, which cancels the body).
-void prep_linked_head(sqe_source& q, int sock, const reply& r, std::uint64_t ud, int more) {
+void prep_linked_head(sqe_source& q, fd_ref sock, const reply& r, std::uint64_t ud, int more) {
   io_uring_sqe* sqe = next_sqe(q, ud);
-  io_uring_prep_send(sqe, sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
+  io_uring_prep_send(sqe, sock.fd, r.head.data() + r.head_sent, r.head.size() - r.head_sent,
                      MSG_NOSIGNAL | MSG_WAITALL | more);
+  target(sqe, sock);
   sqe->flags |= IOSQE_IO_LINK;
 }
 
@@ -143,7 +152,7 @@ class read_write_sender final : public base_sender {
   using base_sender::base_sender;
   std::string_view name() const noexcept override { return "read_write"; }
 
-  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* /*err*/) override {
     u.step = {};
     send_scratch& s = r.scratch;
@@ -155,8 +164,10 @@ class read_write_sender final : public base_sender {
       senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
                                chunk_);
       const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
+      const fd_ref f = q.file(*r.file);
       io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_read(sqe, r.file->fd.get(), s.buf.get(), want, r.offset + r.body_sent);
+      io_uring_prep_read(sqe, f.fd, s.buf.get(), want, r.offset + r.body_sent);
+      target(sqe, f);
       sqe->flags |= IOSQE_IO_LINK;
       push(u.step, op::read_file, want);
       staged = want;  // what the linked send will carry if the read is whole
@@ -166,12 +177,11 @@ class read_write_sender final : public base_sender {
       if (staged > 0)
         prep_linked_head(q, sock, r, ud, 0);
       else
-        io_uring_prep_send(next_sqe(q, ud), sock, r.head.data() + r.head_sent,
-                           r.head.size() - r.head_sent, MSG_NOSIGNAL);
+        send_plain(q, sock, ud, r.head.data() + r.head_sent, r.head.size() - r.head_sent);
       push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
     if (staged > 0) {
-      io_uring_prep_send(next_sqe(q, ud), sock, from, staged, MSG_NOSIGNAL);
+      send_plain(q, sock, ud, from, staged);
       push(u.step, op::send_staged, staged);
     }
     return u.step.count;
@@ -184,7 +194,7 @@ class readv_writev_sender final : public base_sender {
   using base_sender::base_sender;
   std::string_view name() const noexcept override { return "readv_writev"; }
 
-  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* /*err*/) override {
     u.step = {};
     send_scratch& s = r.scratch;
@@ -196,8 +206,10 @@ class readv_writev_sender final : public base_sender {
       senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
                                chunk_);
       const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
+      const fd_ref f = q.file(*r.file);
       io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_read(sqe, r.file->fd.get(), s.buf.get(), want, r.offset + r.body_sent);
+      io_uring_prep_read(sqe, f.fd, s.buf.get(), want, r.offset + r.body_sent);
+      target(sqe, f);
       sqe->flags |= IOSQE_IO_LINK;
       push(u.step, op::read_file, want);
       u.iov[cnt++] = {s.buf.get(), want};
@@ -205,7 +217,9 @@ class readv_writev_sender final : public base_sender {
       u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
     }
     if (cnt == 0) return 0;
-    io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+    io_uring_sqe* sqe = next_sqe(q, ud);
+    io_uring_prep_writev(sqe, sock.fd, u.iov, static_cast<unsigned>(cnt), 0);
+    target(sqe, sock);
     push(u.step, op::send_gather, 0);
     return u.step.count;
   }
@@ -217,7 +231,7 @@ class mmap_sender final : public base_sender {
   using base_sender::base_sender;
   std::string_view name() const noexcept override { return "mmap"; }
 
-  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
     u.step = {};
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
@@ -235,7 +249,9 @@ class mmap_sender final : public base_sender {
       u.iov[cnt++] = {const_cast<char*>(base) + r.offset + r.body_sent,
                       static_cast<std::size_t>(len)};
     }
-    io_uring_prep_writev(next_sqe(q, ud), sock, u.iov, static_cast<unsigned>(cnt), 0);
+    io_uring_sqe* sqe = next_sqe(q, ud);
+    io_uring_prep_writev(sqe, sock.fd, u.iov, static_cast<unsigned>(cnt), 0);
+    target(sqe, sock);
     push(u.step, op::send_gather, 0);
     return 1;
   }
@@ -250,7 +266,7 @@ class send_zc_sender final : public base_sender {
       : base_sender(cfg), min_bytes_(cfg.io.uring.zc_min_bytes) {}
   std::string_view name() const noexcept override { return "send_zc"; }
 
-  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
     u.step = {};
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
@@ -268,13 +284,14 @@ class send_zc_sender final : public base_sender {
     }
     const char* p = base + r.offset + r.body_sent;
     if (r.length >= min_bytes_) {
-      io_uring_prep_send_zc(next_sqe(q, ud), sock, p, static_cast<std::size_t>(len), MSG_NOSIGNAL,
-                            0);
+      io_uring_sqe* sqe = next_sqe(q, ud);
+      io_uring_prep_send_zc(sqe, sock.fd, p, static_cast<std::size_t>(len), MSG_NOSIGNAL, 0);
+      target(sqe, sock);
       push(u.step, op::send_zc, len);
     } else {
       // Small bodies: pinning pages and waiting for a notification costs
       // more than copying a few kilobytes.
-      io_uring_prep_send(next_sqe(q, ud), sock, p, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+      send_plain(q, sock, ud, p, static_cast<std::size_t>(len));
       push(u.step, op::send_mapped, len);
     }
     return u.step.count;
@@ -299,7 +316,7 @@ class splice_sender final : public base_sender {
   }
   std::string_view name() const noexcept override { return "splice"; }
 
-  int prep(sqe_source& q, int sock, reply& r, uring_scratch& u, std::uint64_t ud,
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
     u.step = {};
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
@@ -313,15 +330,21 @@ class splice_sender final : public base_sender {
     std::uint64_t out = s.in_pipe;
     if (out == 0) {
       out = std::min<std::uint64_t>(r.length - r.body_sent, pipe_size_);
+      const fd_ref f = q.file(*r.file);
       io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_splice(sqe, r.file->fd.get(), static_cast<std::int64_t>(r.offset + r.body_sent),
-                           s.pipe_wr, -1, static_cast<unsigned>(out), SPLICE_F_MOVE);
+      // The input end is the file (fixed: SPLICE_F_FD_IN_FIXED), the output
+      // end (sqe->fd) the pipe, an ordinary descriptor.
+      io_uring_prep_splice(sqe, f.fd, static_cast<std::int64_t>(r.offset + r.body_sent), s.pipe_wr,
+                           -1, static_cast<unsigned>(out),
+                           SPLICE_F_MOVE | (f.fixed ? SPLICE_F_FD_IN_FIXED : 0u));
       sqe->flags |= IOSQE_IO_LINK;
       push(u.step, op::splice_in, out);
     }
     const unsigned more = r.length - r.body_sent > out ? SPLICE_F_MORE : 0u;
-    io_uring_prep_splice(next_sqe(q, ud), s.pipe_rd, -1, sock, -1, static_cast<unsigned>(out),
+    io_uring_sqe* sqe = next_sqe(q, ud);
+    io_uring_prep_splice(sqe, s.pipe_rd, -1, sock.fd, -1, static_cast<unsigned>(out),
                          SPLICE_F_MOVE | more);
+    target(sqe, sock);  // the splice's output end is sqe->fd
     push(u.step, op::splice_out, out);
     return u.step.count;
   }

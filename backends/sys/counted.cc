@@ -268,6 +268,12 @@ int io_uring_enter(unsigned ring_fd, unsigned to_submit, unsigned min_complete, 
   return r;
 }
 
+int io_uring_register(unsigned ring_fd, unsigned opcode, const void* arg,
+                      unsigned nr_args) noexcept {
+  bump(call::io_uring_register);
+  return static_cast<int>(::syscall(SYS_io_uring_register, ring_fd, opcode, arg, nr_args));
+}
+
 void unique_fd::reset(int fd) noexcept {
   if (fd_ >= 0) sys::close(fd_);
   fd_ = fd;

@@ -55,6 +55,7 @@ namespace zc::sys {
   X(eventfd_read)      \
   X(eventfd_write)     \
   X(io_uring_enter)    \
+  X(io_uring_register) \
   X(getpeername)
 
 enum class call : std::uint8_t {
@@ -172,5 +173,7 @@ int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept;
 // how many operations each enter carried.
 int io_uring_enter(unsigned ring_fd, unsigned to_submit, unsigned min_complete, unsigned flags,
                    const void* arg, std::size_t argsz) noexcept;
+int io_uring_register(unsigned ring_fd, unsigned opcode, const void* arg,
+                      unsigned nr_args) noexcept;
 
 }  // namespace zc::sys

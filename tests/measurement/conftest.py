@@ -127,13 +127,15 @@ def docroot(tmp_path_factory):
 
 @pytest.fixture
 def start_server(request, opts, docroot):
-    """start_server(sender=None, root=None, prefix=()) -> a running Server.
+    """start_server(sender=None, root=None, prefix=(), workers=1, settings=()) -> a running
+    Server; `settings` are KEY=VALUE strings passed with --set.
     Every server is stopped with SIGTERM at teardown and must exit 0."""
     started = []
 
-    def start(sender=None, root=None, prefix=(), workers=1):
+    def start(sender=None, root=None, prefix=(), workers=1, settings=()):
         srv = Server(opts["binary"], root or docroot.root, opts["engine"], sender or opts["sender"],
-                     workers=workers, prefix=prefix)
+                     workers=workers, prefix=prefix,
+                     extra_args=[a for kv in settings for a in ("--set", kv)])
         started.append(srv)
         servers = getattr(request.node, "_zc_servers", None)
         if servers is None:

@@ -636,5 +636,15 @@ TEST(ConfigUring, OverrideWithThreePartKey) {
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
 }
 
+TEST(ConfigUring, FixedFilesIsABooleanOffByDefault) {
+  config c;
+  EXPECT_FALSE(c.io.uring.fixed_files);
+  EXPECT_EQ(apply_override(c, "io.uring.fixed_files=true"), "");
+  EXPECT_TRUE(c.io.uring.fixed_files);
+  const std::string e = apply_override(c, "io.uring.fixed_files=1");
+  EXPECT_NE(e.find("io.uring.fixed_files"), std::string::npos) << e;
+  EXPECT_NE(e.find("true or false"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace zc
