@@ -216,7 +216,7 @@ struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   uring::uring_scratch us;
   std::deque<received> backlog;   // provided buffers not yet moved into proto
   std::vector<file_ref> zc_hold;  // files whose pages zero-copy sends still pin
-  std::uint32_t pending = 0;      // operations in flight that name this connection
+  std::uint32_t pending = 0;      // operations and notifications still to complete
   std::uint32_t step_left = 0;    // operations of the current send step still to complete
   std::uint32_t zc_notifs = 0;
   bool in_use = false;
@@ -224,6 +224,7 @@ struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   bool recv_armed = false;
   bool peer_eof = false;
   bool lingering = false;
+  bool abort = false;  // close with a reset: a reply was cut short with pages pinned
 };
 
 io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
@@ -496,7 +497,7 @@ void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
     wake_armed_ = false;
     return begin_drain(now);
   }
-  if (k == k_ignore || k == k_install) return;
+  if (k == k_ignore || ud == k_install) return;
   if (k == k_slot) {
     free_file_slots_.push_back(static_cast<int>(ud >> kind_bits));
     return;
@@ -507,6 +508,17 @@ void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
   if (k == k_shutdown) {
     --c.pending;
     if (c.closing) maybe_finalize(c);
+  }
+  if (k == k_install) {
+    // A descriptor for an aborted connection's slot: set SO_LINGER 0 through
+    // it and drop it; closing the slot then resets the connection.
+    --c.pending;
+    if (cqe.res >= 0) {
+      const linger abort_now{1, 0};
+      sys::setsockopt(cqe.res, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+      sys::close(cqe.res);
+    }
+    maybe_finalize(c);
   }
 }
 
@@ -563,7 +575,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       }
     }
     c->in_use = true;
-    c->closing = c->recv_armed = c->peer_eof = c->lingering = false;
+    c->closing = c->recv_armed = c->peer_eof = c->lingering = c->abort = false;
     c->pending = c->step_left = c->zc_notifs = 0;
     ++live_;
     arm_recv(*c);
@@ -719,14 +731,56 @@ void io_uring_engine::close_conn(conn& c) {
   if (c.closing) return;
   c.closing = true;
   timers_.disarm(c);
-  // Operations still in flight keep the socket open in the kernel; shutting
-  // it down makes each of them complete, and the last completion frees it.
-  if (c.pending > 0) sock_shutdown(c, SHUT_RDWR);
+  // A reply cut short (error, timeout) whose zero-copy pages are still in
+  // the socket: nothing more will be sent, so reset rather than leave them
+  // pinned behind a peer that may never read.
+  c.abort = c.zc_notifs > 0 && c.proto.replying();
+  // Operations still in flight keep the socket open; each must complete
+  // before it is closed. With only the receive left (the usual case after a
+  // last reply), cancelling it is enough and costs no system call; anything
+  // else (a send step, a linked chain not yet started) is ended by shutting
+  // the socket down, which fails whatever comes next.
+  const std::uint32_t ops = c.pending - c.zc_notifs;
+  if (ops == 1 && c.recv_armed && c.step_left == 0) {
+    io_uring_sqe* sqe = get();
+    io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv, 0);
+    io_uring_sqe_set_data64(sqe, k_ignore);
+  } else if (ops > 0) {
+    sock_shutdown(c, SHUT_RDWR);
+  }
   maybe_finalize(c);
 }
 
 void io_uring_engine::maybe_finalize(conn& c) {
-  if (!c.closing || c.pending > 0) return;
+  if (!c.closing || c.pending > c.zc_notifs) return;  // operations still name the socket
+  if (c.fd >= 0) {
+    // Closed as soon as no operation uses it, even if zero-copy notifications
+    // are still to come: the kernel keeps the pages until the peer has the
+    // bytes or the orphaned socket is given up on, and only the connection's
+    // bookkeeping waits for that.
+    if (c.abort) {
+      if (fixed_) {
+        // SO_LINGER needs a descriptor: install one for the slot first; the
+        // close follows its completion (on_install).
+        io_uring_sqe* sqe = get();
+        io_uring_prep_rw(static_cast<int>(op_fixed_fd_install), sqe, c.fd, nullptr, 0, 0);
+        sqe->flags |= IOSQE_FIXED_FILE;
+        io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_install);
+        ++c.pending;
+        c.abort = false;
+        return;
+      }
+      const linger abort_now{1, 0};
+      sys::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+    }
+    sock_close(c);
+    c.fd = -1;
+    if (accept_paused_) {
+      accept_paused_ = false;  // a socket slot is free once this close has run
+      if (!accept_armed_ && !draining_) arm_accept();
+    }
+  }
+  if (c.pending > 0) return;  // notifications still to come
   while (!c.backlog.empty()) {
     return_buffer(c.backlog.front().bid);
     c.backlog.pop_front();
@@ -734,15 +788,9 @@ void io_uring_engine::maybe_finalize(conn& c) {
   c.zc_hold.clear();
   sender_->release(c.proto.current().scratch);
   c.proto.reset();
-  sock_close(c);
-  c.fd = -1;
   c.in_use = false;
   free_.push_back(&c);
   --live_;
-  if (accept_paused_) {
-    accept_paused_ = false;  // a socket slot is free once this close has run
-    if (!accept_armed_ && !draining_) arm_accept();
-  }
 }
 
 uring::fd_ref io_uring_engine::sock(const conn& c) const noexcept {
@@ -864,7 +912,7 @@ void io_uring_engine::abort_leftovers() {
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
-      if ((io_uring_cqe_get_data64(cqe) & kind_mask) != k_install) continue;
+      if (io_uring_cqe_get_data64(cqe) != k_install) continue;
       --waiting;
       if (cqe->res < 0) continue;
       const linger abort_now{1, 0};

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import os
 import re
+import time
 import subprocess
 
 import httpraw
@@ -52,3 +54,53 @@ def sha256_file(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _ring_sockets(pid, fd):
+    """Sockets in the file table of the io_uring instance `fd` of `pid`, as
+    the kernel lists them in its fdinfo (lines "  slot: name" after
+    UserFiles)."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return 0
+    n = 0
+    listing = False
+    for line in lines:
+        if line.startswith("UserFiles:"):
+            listing = True
+            continue
+        if listing:
+            slot, sep, name = line.strip().partition(": ")
+            if not sep or not slot.isdigit():
+                break
+            n += name.startswith("socket:")
+    return n
+
+
+def server_sockets(pid):
+    """Every socket the server holds, from the kernel's view: its process
+    descriptors (/proc/PID/fd) and the slots of its io_uring file tables
+    (io.uring.fixed_files), where connections have no descriptor."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed while we looked
+        if target.startswith("socket:"):
+            n += 1
+        elif "io_uring" in target:
+            n += _ring_sockets(pid, fd)
+    return n
+
+
+def sockets_settle(pid, at_most, timeout=10.0):
+    """Waits until the server holds at most `at_most` sockets; returns its count."""
+    deadline = time.monotonic() + timeout
+    n = server_sockets(pid)
+    while n > at_most and time.monotonic() < deadline:
+        time.sleep(0.1)
+        n = server_sockets(pid)
+    return n

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import httpraw
-from support import assert_serving
+from support import assert_serving, server_sockets, sockets_settle
 
 MiB = 1024 * 1024
 BIG = 64 * MiB
@@ -157,27 +157,6 @@ def test_file_deleted_mid_transfer_is_sent_whole(start_server, tree):
     assert_serving(srv, tree)
 
 
-def _open_sockets(pid):
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
-                n += 1
-        except OSError:
-            pass  # closed while we looked
-    return n
-
-
-def _sockets_settle(pid, at_most, timeout=10.0):
-    """Waits until the server holds at most `at_most` sockets; returns its count."""
-    deadline = time.monotonic() + timeout
-    n = _open_sockets(pid)
-    while n > at_most and time.monotonic() < deadline:
-        time.sleep(0.1)
-        n = _open_sockets(pid)
-    return n
-
-
 def _abandon(port, rounds, errors):
     """Connections given up at every point of a reply, one after another."""
     try:
@@ -213,7 +192,7 @@ def test_abandoned_connections_are_all_released(server, tree):
     if not os.access(f"/proc/{pid}/fd", os.R_OK):
         pytest.skip("cannot read the server's /proc/PID/fd")
     time.sleep(0.3)  # connections of earlier tests in this module may still be closing
-    before = _open_sockets(pid)
+    before = server_sockets(pid)
     errors = []
     threads = [threading.Thread(target=_abandon, args=(server.port, 150, errors)) for _ in range(4)]
     for t in threads:
@@ -221,7 +200,7 @@ def test_abandoned_connections_are_all_released(server, tree):
     for t in threads:
         t.join()
     assert not errors, f"a client failed before it could abandon its connection: {errors[0]!r}"
-    after = _sockets_settle(pid, before)
+    after = sockets_settle(pid, before)
     assert after <= before, (f"the server still holds {after - before} more socket(s) than before "
                              f"600 abandoned connections ({before} -> {after})")
     assert_serving(server, tree)

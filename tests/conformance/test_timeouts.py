@@ -7,7 +7,7 @@ import time
 import pytest
 
 import httpraw
-from support import assert_serving
+from support import assert_serving, server_sockets, sockets_settle
 
 SETTINGS = {"server.header_timeout": "500ms", "server.idle_timeout": "1s"}
 
@@ -97,3 +97,32 @@ def test_slow_reader_of_large_body_is_not_cut_by_header_or_idle_timeout(tserver,
             time.sleep(0.12)
         body += c.read_exact(r.content_length - len(body))
         assert bytes(body) == tree.bytes_of("/f1m1.bin")
+
+
+def test_stalled_reader_is_released_after_send_timeout(start_server, tree):
+    """Readers that stop mid-body hold nothing once server.send_timeout has
+    passed: every socket the server had for them (descriptor or io_uring
+    file table slot, zero-copy pages in flight or not) is gone, and the
+    server still serves."""
+    srv = start_server(settings={"server.send_timeout": "1s"})
+    pid = srv.proc.pid
+    time.sleep(0.3)
+    before = server_sockets(pid)
+    stalled = []
+    try:
+        for _ in range(4):
+            c = httpraw.Client(srv.port, rcvbuf=16 * 1024, timeout=10)
+            c.send(httpraw.build_request("GET", "/f64m.bin"))
+            assert c.read_head().status == 200
+            c.read_exact(32 * 1024)
+            stalled.append(c)  # and never read again
+        held = server_sockets(pid)
+        assert held >= before + len(stalled), (
+            f"the check sees {held - before} sockets for {len(stalled)} stalled readers")
+        after = sockets_settle(pid, before, timeout=8.0)
+        assert after <= before, (f"{after - before} of {len(stalled)} stalled readers still hold a "
+                                 f"socket in the server 8 s after a 1 s send timeout")
+        assert_serving(srv, tree)
+    finally:
+        for c in stalled:
+            c.close()
