@@ -153,6 +153,21 @@ class Server:
             raise AssertionError(f"no thread named {name} in /proc/{self.pid}/task: {sorted(tids)}")
         return tids[name]
 
+    def serving_tids(self, worker=0):
+        """Every thread that serves for `worker`: the worker thread and, with
+        the blocking engine, the connection threads it runs (zc-conn-N),
+        whose counts /stats folds into the worker's figures."""
+        tids = [self.worker_tid(worker)]
+        base = f"/proc/{self.pid}/task"
+        for tid in sorted(os.listdir(base)):
+            try:
+                with open(f"{base}/{tid}/comm") as f:
+                    if f.read().strip() == f"zc-conn-{worker}":
+                        tids.append(int(tid))
+            except FileNotFoundError:
+                pass
+        return tids
+
     # --- admin ----------------------------------------------------------
 
     def admin_get(self, path):

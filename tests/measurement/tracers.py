@@ -76,25 +76,37 @@ def parse_strace_summary(text):
 
 
 class StraceCount:
-    """`strace -c -p TID` on one thread. Without -f: with -f, strace -p TID
-    attaches every thread of TID's process ("attached with 3 threads"), not
-    just the thread named; the worker never forks, so -f adds nothing."""
+    """`strace -c -p TID` on one thread (or several, one table). Without -f:
+    with -f, strace -p TID attaches every thread of TID's process ("attached
+    with 3 threads"), not just the thread named; the worker never forks, so
+    -f adds nothing."""
 
-    def __init__(self, tid, summary_path):
-        self.tid = tid
+    def __init__(self, tids, summary_path):
+        """`tids`: one thread id or a list of them (all summed in one table)."""
+        self.tids = [tids] if isinstance(tids, int) else list(tids)
+        self.tid = self.tids[0]
         self.summary_path = str(summary_path)
-        self.argv = ["strace", "-c", "-o", self.summary_path, "-p", str(tid)]
+        self.argv = ["strace", "-c", "-o", self.summary_path]
+        for t in self.tids:
+            self.argv += ["-p", str(t)]
         self.proc = None
         self.stderr_lines = []
         self._attached = threading.Event()
         self._reader = None
 
+    def _attached_all(self):
+        seen = set()
+        for line in self.stderr_lines:
+            m = re.match(r"^strace: Process (\d+) attached\b", line)
+            if m:
+                seen.add(int(m.group(1)))
+        return seen >= set(self.tids)
+
     def _pump(self):
-        attached = re.compile(rf"^strace: Process {self.tid} attached\b")
         for raw in iter(self.proc.stderr.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.stderr_lines.append(line)
-            if attached.match(line):
+            if self._attached_all():
                 self._attached.set()
         self.proc.stderr.close()
         self._attached.set()
@@ -105,8 +117,7 @@ class StraceCount:
         self._reader = threading.Thread(target=self._pump, daemon=True)
         self._reader.start()
         self._attached.wait(ATTACH_TIMEOUT)
-        if not any(re.match(rf"^strace: Process {self.tid} attached\b", l)
-                   for l in self.stderr_lines):
+        if not self._attached_all():
             self.kill()
             self._reader.join(2)
             if any("Operation not permitted" in l for l in self.stderr_lines):
