@@ -86,6 +86,23 @@ class base_sender : public uring_sender {
  public:
   explicit base_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
 
+  // A READ of the body's next chunk into the staging buffer, linked to the
+  // send that follows it; returns the bytes asked for.
+  unsigned prep_staging_read(sqe_source& q, reply& r, uring_scratch& u, std::uint64_t ud) {
+    send_scratch& s = r.scratch;
+    const std::uint64_t left = r.length - r.body_sent;
+    senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
+                             chunk_);
+    const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
+    const fd_ref f = q.file(*r.file);
+    io_uring_sqe* sqe = next_sqe(q, ud);
+    io_uring_prep_read(sqe, f.fd, s.buf.get(), want, r.offset + r.body_sent);
+    target(sqe, f);
+    sqe->flags |= IOSQE_IO_LINK;
+    push(u.step, op::read_file, want);
+    return want;
+  }
+
   result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) override {
     const op o = u.step.ops[u.step.done++];
     if (cqe.res == -ECANCELED) return result::ok;  // a link broke before it; redo from progress
@@ -161,16 +178,7 @@ class read_write_sender final : public base_sender {
     std::size_t staged = s.buf_len - s.buf_off;
     const char* from = s.buf.get() + s.buf_off;
     if (staged == 0 && left > 0 && (r.head_sent == 0 || r.head_done())) {
-      senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
-                               chunk_);
-      const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
-      const fd_ref f = q.file(*r.file);
-      io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_read(sqe, f.fd, s.buf.get(), want, r.offset + r.body_sent);
-      target(sqe, f);
-      sqe->flags |= IOSQE_IO_LINK;
-      push(u.step, op::read_file, want);
-      staged = want;  // what the linked send will carry if the read is whole
+      staged = prep_staging_read(q, r, u, ud);  // what the linked send carries if the read is whole
       from = s.buf.get();
     }
     if (!r.head_done()) {
@@ -203,16 +211,7 @@ class readv_writev_sender final : public base_sender {
     int cnt = 0;
     if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
     if (s.buf_off == s.buf_len && left > 0) {
-      senders::reserve_staging(s, static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_)),
-                               chunk_);
-      const auto want = static_cast<unsigned>(std::min<std::uint64_t>(left, s.buf_cap));
-      const fd_ref f = q.file(*r.file);
-      io_uring_sqe* sqe = next_sqe(q, ud);
-      io_uring_prep_read(sqe, f.fd, s.buf.get(), want, r.offset + r.body_sent);
-      target(sqe, f);
-      sqe->flags |= IOSQE_IO_LINK;
-      push(u.step, op::read_file, want);
-      u.iov[cnt++] = {s.buf.get(), want};
+      u.iov[cnt++] = {s.buf.get(), prep_staging_read(q, r, u, ud)};
     } else if (s.buf_off < s.buf_len) {
       u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
     }
