@@ -211,7 +211,8 @@ class readv_writev_sender final : public base_sender {
     int cnt = 0;
     if (!r.head_done()) u.iov[cnt++] = {r.head.data() + r.head_sent, r.head.size() - r.head_sent};
     if (s.buf_off == s.buf_len && left > 0) {
-      u.iov[cnt++] = {s.buf.get(), prep_staging_read(q, r, u, ud)};
+      const unsigned want = prep_staging_read(q, r, u, ud);  // may (re)allocate the buffer
+      u.iov[cnt++] = {s.buf.get(), want};
     } else if (s.buf_off < s.buf_len) {
       u.iov[cnt++] = {s.buf.get() + s.buf_off, s.buf_len - s.buf_off};
     }
