@@ -229,6 +229,9 @@ void asio_engine::start_read(conn& c) {
                            if (p->gen != gen) return;
                            // eof: the peer closed; a partial request dies with it.
                            if (ec) return close_conn(*p);
+                           // Asio's recvmsg is not a wrapped call, but its copy
+                           // into our buffer is ours to count.
+                           sys::counters().copied_to_user.add(n);
                            p->proto.commit(n);
                            drive(*p, monotonic_ms());
                          });
@@ -246,9 +249,10 @@ void asio_engine::start_linger(conn& c, std::int64_t now) {
 
 void asio_engine::linger_read(conn& c) {
   c.sock.async_read_some(asio::buffer(discard_.get(), discard_size),
-                         [this, p = &c, gen = c.gen](const error_code& ec, std::size_t) {
+                         [this, p = &c, gen = c.gen](const error_code& ec, std::size_t n) {
                            if (p->gen != gen) return;
                            if (ec) return close_conn(*p);
+                           sys::counters().copied_to_user.add(n);
                            linger_read(*p);
                          });
 }

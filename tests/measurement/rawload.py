@@ -18,6 +18,11 @@ _STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
 
 
+def request_bytes(target):
+    """The GET this load sends for `target`."""
+    return b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
 class LoadError(AssertionError):
     pass
 
@@ -61,7 +66,7 @@ class KeepAlive:
     def get(self, target, keep_body=False, stall=0.0):
         """One GET; returns (status, content_length, body or None). With
         `stall`, waits that long after sending before reading."""
-        self.sock.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.sock.sendall(request_bytes(target))
         if stall:
             time.sleep(stall)
         head = self._read_head()

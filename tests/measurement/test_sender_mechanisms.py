@@ -64,10 +64,22 @@ def measured(opts, docroot):
             "copied": (stats.delta(wb, wa, "copied_bytes", "to_user")
                        + stats.delta(wb, wa, "copied_bytes", "from_user")),
             "totals_body": stats.delta(b["totals"], a["totals"], "copied_bytes", "body"),
+            "to_user": stats.delta(wb, wa, "copied_bytes", "to_user"),
         }
         print(f"{sender}: {out[sender]}")
         assert out[sender]["requests"] == REQUESTS, f"{sender}: worker counted {out[sender]}"
     return out
+
+
+@pytest.mark.parametrize("sender", SENDERS)
+def test_every_request_byte_is_counted_as_copied_in(measured, docroot, sender):
+    """Whoever reads the request (zcserve's wrapper, io_uring's provided
+    buffers, Asio's own recvmsg) copies its bytes from the kernel: at least
+    the requests' length is counted as copied to user space."""
+    request = len(rawload.request_bytes(docroot.target(SIZE)))
+    got = measured[sender]["to_user"]
+    assert got >= REQUESTS * request, (
+        f"{sender}: {got} bytes copied to user space for {REQUESTS} requests of {request} bytes")
 
 
 def test_readv_writev_makes_fewer_calls_per_request_than_read_write(measured):
