@@ -59,12 +59,20 @@ def sha256_file(path):
 def _ring_sockets(pid, fd):
     """Sockets in the file table of the io_uring instance `fd` of `pid`, as
     the kernel lists them in its fdinfo (lines "  slot: name" after
-    UserFiles)."""
-    try:
-        with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return 0
+    UserFiles). The kernel lists the table only if it can take the ring's
+    lock at once, which a busy SQPOLL thread often holds: then it is asked
+    again."""
+    for _ in range(200):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return 0
+        if any(line.startswith("UserFiles:") for line in lines):
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError(f"/proc/{pid}/fdinfo/{fd} never listed the ring's files")
     n = 0
     listing = False
     for line in lines:

@@ -42,11 +42,19 @@ def _ring_files(pid):
         try:
             if "io_uring" not in os.readlink(f"/proc/{pid}/fd/{fd}"):
                 continue
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                lines = f.read().splitlines()
         except OSError:
             continue
-        start = next(i for i, l in enumerate(lines) if l.startswith("UserFiles:"))
+        # The table is listed only when the kernel gets the ring's lock at
+        # once (a busy SQPOLL thread may hold it): ask until it is.
+        for _ in range(200):
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                lines = f.read().splitlines()
+            start = next((i for i, l in enumerate(lines) if l.startswith("UserFiles:")), None)
+            if start is not None:
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"/proc/{pid}/fdinfo/{fd} never listed the ring's files")
         for line in lines[start + 1:]:
             slot, sep, name = line.strip().partition(": ")
             if not sep or not slot.isdigit():
