@@ -99,7 +99,7 @@ class file_ref {
 };
 
 struct lookup_result {
-  int status = 0;  // 0 ok, else 403/404/500
+  int status = 0;  // 0 ok, else 403/404/500, or 503 when out of descriptors
   file_ref file;
 };
 

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -67,6 +68,29 @@ void raise_descriptor_limit() {
     spdlog::debug("RLIMIT_NOFILE raised from {} to {}", was, r.rlim_cur);
 }
 
+// A connection may hold up to four descriptors at once (its socket, a
+// splice pipe's two ends, the file it serves), and the process needs some
+// of its own (listeners, logs, rings, the file cache). If the limit cannot
+// give every worker server.max_connections of them, the limit is lowered to
+// what it can give, and said: past it a client gets the 503 it would get
+// past server.max_connections, instead of a connection accepted into a
+// process that then cannot open the file it asks for.
+void fit_connections_to_descriptors(zc::config& cfg) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return;
+  const std::uint64_t nofile = r.rlim_cur;
+  const std::uint64_t reserve = std::min<std::uint64_t>(64, nofile / 4);
+  const std::uint64_t fit =
+      std::max<std::uint64_t>(1, (nofile - reserve) / (4 * cfg.server.workers));
+  if (fit >= cfg.server.max_connections) return;
+  spdlog::warn(
+      "RLIMIT_NOFILE {} leaves room for {} connections per worker ({} worker(s), up to 4 "
+      "descriptors each): server.max_connections = {} lowered to {}; raise the limit "
+      "(ulimit -n, LimitNOFILE=) to serve more",
+      nofile, fit, cfg.server.workers, cfg.server.max_connections, fit);
+  cfg.server.max_connections = fit;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +141,7 @@ int main(int argc, char** argv) {
                  why);
 
   raise_descriptor_limit();
+  fit_connections_to_descriptors(cli.cfg);
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
 
   std::vector<std::unique_ptr<zc::engine>> engines;

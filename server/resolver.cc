@@ -148,6 +148,11 @@ opened resolver::open(const std::string& rel) const {
     case EXDEV:  // RESOLVE_BENEATH: the path tried to leave the root
       out.status = 403;
       break;
+    case EMFILE:  // out of descriptors or kernel memory for now: not the
+    case ENFILE:  // file's fault, and a retry may well succeed
+    case ENOMEM:
+      out.status = 503;
+      break;
     default:
       out.status = 500;
       break;

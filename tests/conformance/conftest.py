@@ -88,8 +88,10 @@ class Server:
     """One zcserve process. Its stderr and stdout are read in background
     threads and kept, to be shown when a test fails."""
 
-    def __init__(self, binary, root, engine, sender, workers=None, settings=None, extra_args=()):
+    def __init__(self, binary, root, engine, sender, workers=None, settings=None, extra_args=(),
+                 nofile=None):
         self.binary = binary
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the process, if given
         self.root = str(root)
         self.engine = engine
         self.sender = sender
@@ -130,8 +132,13 @@ class Server:
         self._listening.set()  # wake the starter if the process died first
 
     def start(self):
+        limit = None
+        if self.nofile is not None:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=limit)
         for stream, lines, watch in ((self.proc.stderr, self.stderr_lines, True),
                                      (self.proc.stdout, self.stdout_lines, False)):
             t = threading.Thread(target=self._pump, args=(stream, lines, watch), daemon=True)
@@ -314,9 +321,9 @@ def start_server(request, opts, tree):
     Each is stopped with SIGTERM at teardown and must exit 0."""
     started = []
 
-    def start(workers=None, settings=None, root=None, extra_args=()):
+    def start(workers=None, settings=None, root=None, extra_args=(), nofile=None):
         srv = Server(opts["binary"], root or tree.root, opts["engine"], opts["sender"],
-                     workers=workers, settings=settings, extra_args=extra_args)
+                     workers=workers, settings=settings, extra_args=extra_args, nofile=nofile)
         started.append(srv)
         _register(request, srv)
         return srv.start()

@@ -147,3 +147,34 @@ def _exercise(srv, tree):
     finally:
         for c in conns:
             c.close()
+
+
+def test_more_connections_than_descriptors_are_turned_away_not_broken(start_server, tree):
+    """With RLIMIT_NOFILE at 64 (hard, so zcserve cannot raise it), the
+    server lowers its connection limit to what the descriptors allow and
+    says so; 100 clients at once then get the file or the over-capacity 503,
+    never a 500 from a file it could not open, and it serves on."""
+    srv = start_server(workers=1, nofile=64)
+    assert any("server.max_connections = 10000 lowered to" in l for l in srv.stderr_lines), (
+        "no warning that the descriptor limit lowered the connection limit")
+    clients = [httpraw.Client(srv.port, timeout=20) for _ in range(100)]
+    statuses = []
+    try:
+        for c in clients:
+            c.send(httpraw.build_request("GET", "/hello.txt", headers={"Connection": "close"}))
+        for i, c in enumerate(clients):
+            try:
+                r = c.read_response("GET")
+            except httpraw.ClosedError:
+                statuses.append("closed")  # turned away before the 503 fitted
+                continue
+            statuses.append(r.status)
+            if r.status == 200:
+                assert r.body == tree.bytes_of("/hello.txt"), f"client {i}: wrong body"
+    finally:
+        for c in clients:
+            c.close()
+    print({s: statuses.count(s) for s in set(statuses)})
+    assert set(statuses) <= {200, 503, "closed"}, f"statuses: {statuses}"
+    assert statuses.count(200) >= 5, f"too few served: {statuses}"
+    assert_serving(srv, tree)
