@@ -224,7 +224,8 @@ struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   bool recv_armed = false;
   bool peer_eof = false;
   bool lingering = false;
-  bool abort = false;  // close with a reset: a reply was cut short with pages pinned
+  bool abort = false;      // close with a reset: a reply was cut short with pages pinned
+  bool unwinding = false;  // socket closed, notifications still to come
 };
 
 io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
@@ -484,7 +485,9 @@ void io_uring_engine::run() {
         if (c->in_use && !c->closing && !c->recv_armed) arm_recv(*c);
     }
     expire(now);
-    if (draining_ && ((live_ == 0 && !accept_armed_) || now >= drain_deadline_)) break;
+    // A connection whose socket is closed and only awaits zero-copy
+    // notifications has nothing left to finish: its bytes are the kernel's.
+    if (draining_ && ((live_ == unwinding_ && !accept_armed_) || now >= drain_deadline_)) break;
   }
   if (fixed_) abort_leftovers();
 }
@@ -775,12 +778,20 @@ void io_uring_engine::maybe_finalize(conn& c) {
     }
     sock_close(c);
     c.fd = -1;
+    if (c.pending > 0) {
+      c.unwinding = true;
+      ++unwinding_;
+    }
     if (accept_paused_) {
       accept_paused_ = false;  // a socket slot is free once this close has run
       if (!accept_armed_ && !draining_) arm_accept();
     }
   }
   if (c.pending > 0) return;  // notifications still to come
+  if (c.unwinding) {
+    c.unwinding = false;
+    --unwinding_;
+  }
   while (!c.backlog.empty()) {
     return_buffer(c.backlog.front().bid);
     c.backlog.pop_front();

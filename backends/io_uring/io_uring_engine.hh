@@ -103,6 +103,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::vector<conn*> free_;
   std::vector<conn*> starved_;  // receive stopped for want of buffers
   std::size_t live_ = 0;
+  std::size_t unwinding_ = 0;  // of live_: sockets closed, zero-copy notifications to come
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;

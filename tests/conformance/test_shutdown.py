@@ -100,3 +100,33 @@ def test_sigterm_without_connections(start_server):
     srv = start_server()
     srv.terminate()
     assert srv.wait(5) == 0
+
+
+def test_sigterm_with_sent_replies_unread_exits_at_once(start_server, tree):
+    """Replies handed whole to the kernel, to clients that have not read
+    them yet, are finished as far as the server is concerned: SIGTERM ends
+    the process at once (not at server.shutdown_timeout), and the clients
+    still receive every byte afterwards. With send_zc this is the case the
+    kernel still holds the file's pages for."""
+    srv = start_server(settings={"server.shutdown_timeout": "8s"})
+    size = len(tree.bytes_of("/f1m1.bin"))
+    clients = [httpraw.Client(srv.port, rcvbuf=16 * 1024, timeout=20) for _ in range(3)]
+    try:
+        for c in clients:
+            c.send(httpraw.build_request("GET", "/f1m1.bin", headers={"Connection": "close"}))
+        time.sleep(1.0)  # the replies go into the sockets; nobody reads
+        t0 = time.monotonic()
+        srv.terminate()
+        rc = srv.wait(15)
+        took = time.monotonic() - t0
+        assert rc == 0, f"exit code {rc} after SIGTERM"
+        assert took < 4.0, (f"exit took {took:.1f} s with every reply already in the kernel "
+                            f"(the drain limit is 8 s)")
+        for i, c in enumerate(clients):
+            r = c.read_response("GET", hash_only=True)
+            assert r.status == 200 and r.body_sha256 == tree.digest["/f1m1.bin"], (
+                f"client {i}: the reply did not survive the exit")
+            assert r.content_length == size
+    finally:
+        for c in clients:
+            c.close()
