@@ -98,16 +98,22 @@ void admin_server::run() {
       return;
     }
     if (fds[0].revents & POLLIN) return;
-    if (monotonic_ms() >= next_tick) {
-      tick();
-      next_tick += tick_ms;
-    }
-    if (nfds == 2 && (fds[1].revents & POLLIN)) {
-      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) {
-        serve_one(fd);
-        ::close(fd);
+    // The figures are an instrument beside the server: whatever goes wrong
+    // while taking or serving them is logged, never the end of the process.
+    try {
+      if (monotonic_ms() >= next_tick) {
+        tick();
+        next_tick += tick_ms;
       }
+      if (nfds == 2 && (fds[1].revents & POLLIN)) {
+        int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+          serve_one(fd);
+          ::close(fd);
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("admin: {}", e.what());
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,15 @@ sys::kernel_syscall_counter& process_counter() {
   return c;
 }
 
+// A decimal number at the start of `s` (after blanks), or 0: a file of a
+// thread that is ending may read short, and a figure must never throw.
+std::uint64_t leading_number(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  std::uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
 // voluntary_ctxt_switches and nonvoluntary_ctxt_switches: the kernel's
 // nvcsw/nivcsw, the same numbers getrusage(RUSAGE_THREAD) returns.
 void read_task_status(pid_t tid, thread_figures& f) {
@@ -31,9 +41,9 @@ void read_task_status(pid_t tid, thread_figures& f) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.starts_with("voluntary_ctxt_switches:"))
-      f.voluntary_switches = std::stoull(line.substr(24));
+      f.voluntary_switches = leading_number(std::string_view(line).substr(24));
     else if (line.starts_with("nonvoluntary_ctxt_switches:"))
-      f.involuntary_switches = std::stoull(line.substr(27));
+      f.involuntary_switches = leading_number(std::string_view(line).substr(27));
   }
 }
 
@@ -51,8 +61,8 @@ void read_task_stat(pid_t tid, thread_figures& f) {
   std::string field;
   unsigned long long utime = 0, stime = 0;
   for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
+    if (i == 14) utime = leading_number(field);
+    if (i == 15) stime = leading_number(field);
   }
   static const double tick = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
   f.user_seconds = static_cast<double>(utime) * tick;

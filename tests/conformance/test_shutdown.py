@@ -119,7 +119,7 @@ def test_sigterm_with_sent_replies_unread_exits_at_once(start_server, tree):
         srv.terminate()
         rc = srv.wait(15)
         took = time.monotonic() - t0
-        assert rc == 0, f"exit code {rc} after SIGTERM"
+        assert rc == 0, f"exit code {rc} after SIGTERM\n{srv.log_tail()}"
         assert took < 4.0, (f"exit took {took:.1f} s with every reply already in the kernel "
                             f"(the drain limit is 8 s)")
         for i, c in enumerate(clients):
