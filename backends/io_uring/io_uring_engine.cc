@@ -756,6 +756,11 @@ void io_uring_engine::close_conn(conn& c) {
 
 void io_uring_engine::maybe_finalize(conn& c) {
   if (!c.closing || c.pending > c.zc_notifs) return;  // operations still name the socket
+  // With SQPOLL the process cannot exit while zero-copy pages are in flight
+  // (the kernel's teardown of the polling thread waits for them), so the
+  // socket stays open until they are released: a drain that runs out of
+  // time can then reset it instead of hanging on a peer that never reads.
+  if (sqpoll_ && c.pending > 0 && !c.abort) return;
   if (c.fd >= 0) {
     // Closed as soon as no operation uses it, even if zero-copy notifications
     // are still to come: the kernel keeps the pages until the peer has the
