@@ -23,6 +23,14 @@ std::string always_usable() {
   return "";
 }
 
+std::span<const sender_entry> readiness_senders() noexcept {
+  static constexpr sender_entry entries[] = {
+      {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
+      {"sendfile", &always_usable},   {"splice", &always_usable},
+  };
+  return entries;
+}
+
 namespace {
 
 const engine_info all_engines[] = {

@@ -50,4 +50,8 @@ std::string list_backends();
 // Shared by engine descriptors.
 std::string always_usable();
 
+// The readiness senders (backends/senders/), each usable wherever the
+// engine that drives it is: the sender list of blocking, epoll and asio.
+std::span<const sender_entry> readiness_senders() noexcept;
+
 }  // namespace zc

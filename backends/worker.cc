@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/sys/counted.hh"
+
 namespace zc {
 
 namespace {
@@ -15,6 +17,10 @@ std::string fail(const char* what, const std::string& where) {
   return where + ": " + what + ": " + std::strerror(errno);
 }
 }  // namespace
+
+void send_busy_reply(int fd) noexcept {
+  sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 std::string format_endpoint(const std::string& host, std::uint16_t port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);

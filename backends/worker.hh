@@ -42,6 +42,9 @@ inline constexpr std::string_view busy_reply =
     "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
     "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
 
+// Sends busy_reply on `fd` as described; the caller closes it.
+void send_busy_reply(int fd) noexcept;
+
 // "host:port", with brackets for IPv6.
 std::string format_endpoint(const std::string& host, std::uint16_t port);
 

@@ -28,11 +28,6 @@ namespace {
 constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
 
-constexpr sender_entry senders[] = {
-    {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
-    {"sendfile", &always_usable},   {"splice", &always_usable},
-};
-
 std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
   auto s = make_readiness_sender(sender, *ctx.cfg);
   return std::make_unique<asio_engine>(std::move(ctx), std::move(s));
@@ -57,7 +52,7 @@ tcp protocol_of(int fd) {
 }  // namespace
 
 engine_info asio_engine::descriptor() {
-  return {"asio", &make, senders, &always_usable};
+  return {"asio", &make, readiness_senders(), &always_usable};
 }
 
 struct asio_engine::conn : timer_node {
@@ -135,7 +130,7 @@ void asio_engine::on_accept(const error_code& ec, tcp::socket s) {
   if (live_ >= cfg_.server.max_connections) {
     // Over the connection limit: a short 503 if the socket takes it at
     // once; the socket closes as `s` goes. The others are not disturbed.
-    sys::send(s.native_handle(), busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    send_busy_reply(s.native_handle());
     return start_accept();
   }
   conn* c;

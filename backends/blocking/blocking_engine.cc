@@ -39,11 +39,6 @@ constexpr int accept_batch = 64;
 constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
 
-constexpr sender_entry senders[] = {
-    {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
-    {"sendfile", &always_usable},   {"splice", &always_usable},
-};
-
 std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
   return std::make_unique<blocking_engine>(std::move(ctx), std::string(sender));
 }
@@ -59,7 +54,7 @@ enum class phase : std::uint8_t {
 }  // namespace
 
 engine_info blocking_engine::descriptor() {
-  return {"blocking", &make, senders, &always_usable};
+  return {"blocking", &make, readiness_senders(), &always_usable};
 }
 
 struct blocking_engine::conn_thread {
@@ -179,7 +174,7 @@ void blocking_engine::accept_ready(std::int64_t now) {
 void blocking_engine::refuse(int fd) {
   // Over the connection limit: a short 503 if the socket takes it at once,
   // then close. The connections already served are not disturbed.
-  sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  send_busy_reply(fd);
   sys::close(fd);
 }
 

@@ -32,11 +32,6 @@ char wake_tag;
 
 namespace {
 
-constexpr sender_entry senders[] = {
-    {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
-    {"sendfile", &always_usable},   {"splice", &always_usable},
-};
-
 std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
   auto s = make_readiness_sender(sender, *ctx.cfg);
   return std::make_unique<epoll_engine>(std::move(ctx), std::move(s));
@@ -45,7 +40,7 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 }  // namespace
 
 engine_info epoll_engine::descriptor() {
-  return {"epoll", &make, senders, &always_usable};
+  return {"epoll", &make, readiness_senders(), &always_usable};
 }
 
 struct epoll_engine::conn : timer_node {
@@ -130,7 +125,7 @@ int epoll_engine::wait_timeout(std::int64_t now) const {
 void epoll_engine::refuse(int fd) {
   // Over the connection limit: a short 503 if the socket takes it at once,
   // then close. The connections already served are not disturbed.
-  sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  send_busy_reply(fd);
   sys::close(fd);
 }
 

@@ -553,7 +553,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       io_uring_sqe_set_data64(sqe, k_ignore);
       close_slot(cqe.res, k_ignore);
     } else {
-      sys::send(cqe.res, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      send_busy_reply(cqe.res);
       sys::close(cqe.res);
     }
   } else {

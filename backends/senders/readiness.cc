@@ -34,14 +34,6 @@ send_result sender::send_head_more(int sock, reply& r) noexcept {
   return done();
 }
 
-namespace {
-constexpr std::string_view names[] = {"read_write", "readv_writev", "mmap", "sendfile", "splice"};
-}
-
-std::span<const std::string_view> readiness_sender_names() noexcept {
-  return names;
-}
-
 std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg) {
   if (name == "read_write") return std::make_unique<read_write_sender>(cfg);
   if (name == "readv_writev") return std::make_unique<readv_writev_sender>(cfg);

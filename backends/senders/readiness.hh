@@ -13,9 +13,6 @@ namespace zc {
 
 struct config;
 
-// The names, in the order --list-backends prints them.
-std::span<const std::string_view> readiness_sender_names() noexcept;
-
 // nullptr for a name that is not a readiness sender.
 std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg);
 
