@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <vector>
 
 #include "backends/io_uring/uring_sender.hh"
+#include "backends/senders/pipe_pool.hh"
 #include "backends/senders/staging.hh"
 #include "backends/sys/counted.hh"
 
@@ -307,13 +307,8 @@ class send_zc_sender final : public base_sender {
 // in the process figures.
 class splice_sender final : public base_sender {
  public:
-  explicit splice_sender(const config& cfg) : base_sender(cfg) {}
-  ~splice_sender() override {
-    for (auto [rd, wr] : pool_) {
-      sys::close(rd);
-      sys::close(wr);
-    }
-  }
+  // Blocking pipes: the splices run in io-wq workers, which may block.
+  explicit splice_sender(const config& cfg) : base_sender(cfg), pipes_(0, cfg.io.chunk_bytes) {}
   std::string_view name() const noexcept override { return "splice"; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
@@ -322,14 +317,17 @@ class splice_sender final : public base_sender {
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
     if (r.done()) return 0;
     send_scratch& s = r.scratch;
-    if (s.pipe_rd < 0 && !acquire(s, err)) return -1;
+    if (!pipes_.acquire(s)) {
+      *err = errno;
+      return -1;
+    }
     if (!r.head_done()) {
       prep_linked_head(q, sock, r, ud, MSG_MORE);
       push(u.step, op::send_head, r.head.size() - r.head_sent);
     }
     std::uint64_t out = s.in_pipe;
     if (out == 0) {
-      out = std::min<std::uint64_t>(r.length - r.body_sent, pipe_size_);
+      out = std::min<std::uint64_t>(r.length - r.body_sent, pipes_.pipe_size());
       const fd_ref f = q.file(*r.file);
       io_uring_sqe* sqe = next_sqe(q, ud);
       // The input end is the file (fixed: SPLICE_F_FD_IN_FIXED), the output
@@ -349,43 +347,10 @@ class splice_sender final : public base_sender {
     return u.step.count;
   }
 
-  void release(send_scratch& s) noexcept override {
-    if (s.pipe_rd < 0) return;
-    if (s.in_pipe == 0 && pool_.size() < 256) {
-      pool_.emplace_back(s.pipe_rd, s.pipe_wr);
-    } else {
-      sys::close(s.pipe_rd);
-      sys::close(s.pipe_wr);
-    }
-    s.pipe_rd = s.pipe_wr = -1;
-    s.in_pipe = 0;
-  }
+  void release(send_scratch& s) noexcept override { pipes_.release(s); }
 
  private:
-  bool acquire(send_scratch& s, int* err) {
-    if (!pool_.empty()) {
-      std::tie(s.pipe_rd, s.pipe_wr) = pool_.back();
-      pool_.pop_back();
-      s.in_pipe = 0;
-      return true;
-    }
-    int fds[2];
-    // Blocking pipes: the splices run in io-wq workers, which may block.
-    if (sys::pipe2(fds, O_CLOEXEC) != 0) {
-      *err = errno;
-      return false;
-    }
-    const int want = static_cast<int>(std::min<std::size_t>(chunk_, 1 << 20));
-    if (int got = sys::fcntl(fds[1], F_SETPIPE_SZ, want); got > 0)
-      pipe_size_ = static_cast<std::size_t>(got);
-    s.pipe_rd = fds[0];
-    s.pipe_wr = fds[1];
-    s.in_pipe = 0;
-    return true;
-  }
-
-  std::size_t pipe_size_ = 65536;
-  std::vector<std::pair<int, int>> pool_;
+  pipe_pool pipes_;
 };
 
 }  // namespace

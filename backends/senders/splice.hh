@@ -1,9 +1,7 @@
 #pragma once
 
-#include <utility>
-#include <vector>
-
 #include "backends/sender.hh"
+#include "backends/senders/pipe_pool.hh"
 #include "server/config.hh"
 
 namespace zc {
@@ -15,17 +13,12 @@ namespace zc {
 class splice_sender final : public sender {
  public:
   explicit splice_sender(const config& cfg);
-  ~splice_sender() override;
   std::string_view name() const noexcept override { return "splice"; }
   send_result send(int sock, reply& r) override;
-  void release(send_scratch& s) noexcept override;
+  void release(send_scratch& s) noexcept override { pipes_.release(s); }
 
  private:
-  bool acquire(send_scratch& s) noexcept;
-
-  std::size_t chunk_;
-  std::size_t pipe_size_ = 65536;          // what the pipe holds; raised at creation if allowed
-  std::vector<std::pair<int, int>> pool_;  // idle, empty pipes (read end, write end)
+  pipe_pool pipes_;  // non-blocking pipes: a full one is EAGAIN, not a wait
 };
 
 }  // namespace zc
