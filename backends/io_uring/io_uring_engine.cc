@@ -192,6 +192,14 @@ enum kind : std::uint64_t {
 constexpr std::uint64_t kind_bits = 4;
 constexpr std::uint64_t kind_mask = (1u << kind_bits) - 1;
 
+// SO_LINGER 0: the close that drops the socket's last reference resets the
+// connection and discards unsent data (and with it the kernel's hold on
+// zero-copy pages) instead of sending it behind a FIN.
+void reset_on_close(int fd) noexcept {
+  const linger abort_now{1, 0};
+  sys::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+}
+
 unsigned round_up_pow2(unsigned v) {
   unsigned p = 1;
   while (p < v) p <<= 1;
@@ -315,8 +323,7 @@ io_uring_engine::~io_uring_engine() {
   // their notifications.
   for (auto& c : conns_) {
     if (c->fd < 0 || fixed_) continue;  // slots go with the ring (abort_leftovers ran)
-    const linger abort_now{1, 0};
-    sys::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+    reset_on_close(c->fd);
     sys::close(c->fd);
     c->fd = -1;
   }
@@ -517,8 +524,7 @@ void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
     // it and drop it; closing the slot then resets the connection.
     --c.pending;
     if (cqe.res >= 0) {
-      const linger abort_now{1, 0};
-      sys::setsockopt(cqe.res, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+      reset_on_close(cqe.res);
       sys::close(cqe.res);
     }
     maybe_finalize(c);
@@ -770,16 +776,12 @@ void io_uring_engine::maybe_finalize(conn& c) {
       if (fixed_) {
         // SO_LINGER needs a descriptor: install one for the slot first; the
         // close follows its completion (on_install).
-        io_uring_sqe* sqe = get();
-        io_uring_prep_rw(static_cast<int>(op_fixed_fd_install), sqe, c.fd, nullptr, 0, 0);
-        sqe->flags |= IOSQE_FIXED_FILE;
-        io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_install);
+        prep_fd_install(c.fd, reinterpret_cast<std::uint64_t>(&c) | k_install);
         ++c.pending;
         c.abort = false;
         return;
       }
-      const linger abort_now{1, 0};
-      sys::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+      reset_on_close(c.fd);
     }
     sock_close(c);
     c.fd = -1;
@@ -833,6 +835,15 @@ void io_uring_engine::sock_close(conn& c) {
     close_slot(c.fd, k_ignore);
   else
     sys::close(c.fd);
+}
+
+// A process descriptor for a fixed slot (IORING_OP_FIXED_FD_INSTALL): the
+// completion's result, for the calls that need one (setsockopt).
+void io_uring_engine::prep_fd_install(int slot, std::uint64_t user_data) {
+  io_uring_sqe* sqe = get();
+  io_uring_prep_rw(static_cast<int>(op_fixed_fd_install), sqe, slot, nullptr, 0, 0);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, user_data);
 }
 
 void io_uring_engine::close_slot(int slot, std::uint64_t user_data) {
@@ -914,10 +925,7 @@ void io_uring_engine::abort_leftovers() {
   unsigned waiting = 0;
   for (auto& c : conns_) {
     if (!c->in_use || c->fd < 0) continue;
-    io_uring_sqe* sqe = get();
-    io_uring_prep_rw(static_cast<int>(op_fixed_fd_install), sqe, c->fd, nullptr, 0, 0);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, k_install);
+    prep_fd_install(c->fd, k_install);
     ++waiting;
   }
   const std::int64_t deadline = monotonic_ms() + 1000;
@@ -931,8 +939,7 @@ void io_uring_engine::abort_leftovers() {
       if (io_uring_cqe_get_data64(cqe) != k_install) continue;
       --waiting;
       if (cqe->res < 0) continue;
-      const linger abort_now{1, 0};
-      sys::setsockopt(cqe->res, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+      reset_on_close(cqe->res);
       sys::close(cqe->res);
     }
     io_uring_cq_advance(&ring_, seen);

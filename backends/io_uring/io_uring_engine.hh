@@ -63,6 +63,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void sock_shutdown(conn& c, int how);
   void sock_close(conn& c);
   void close_slot(int slot, std::uint64_t user_data);
+  void prep_fd_install(int slot, std::uint64_t user_data);
   void abort_leftovers();
   void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
