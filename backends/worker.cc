@@ -5,7 +5,9 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "backends/sys/counted.hh"
@@ -17,6 +19,21 @@ std::string fail(const char* what, const std::string& where) {
   return where + ": " + what + ": " + std::strerror(errno);
 }
 }  // namespace
+
+namespace {
+std::atomic<bool> fatal_stop{false};
+}  // namespace
+
+void stop_server_fatally() noexcept {
+  fatal_stop.store(true, std::memory_order_relaxed);
+  // main() waits for the stop signals in sigwait(); every other thread has
+  // them blocked, so this wakes main and nothing else.
+  ::kill(::getpid(), SIGTERM);
+}
+
+bool stopped_fatally() noexcept {
+  return fatal_stop.load(std::memory_order_relaxed);
+}
 
 void send_busy_reply(int fd) noexcept {
   sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -45,6 +45,13 @@ inline constexpr std::string_view busy_reply =
 // Sends busy_reply on `fd` as described; the caller closes it.
 void send_busy_reply(int fd) noexcept;
 
+// A worker that cannot go on (its ring or event loop failed) stops the whole
+// server: the other workers drain as on SIGTERM, and the process then exits
+// non-zero so that a supervisor restarts it. Safe from any thread.
+void stop_server_fatally() noexcept;
+// True once stop_server_fatally() was called.
+bool stopped_fatally() noexcept;
+
 // "host:port", with brackets for IPv6.
 std::string format_endpoint(const std::string& host, std::uint16_t port);
 

@@ -35,7 +35,7 @@
 namespace {
 
 constexpr int exit_usage = 2;    // bad command line or configuration
-constexpr int exit_runtime = 1;  // could not start (port in use, ...)
+constexpr int exit_runtime = 1;  // could not start (port in use, ...) or could not go on
 
 int die_usage(const std::string& msg) {
   std::fprintf(stderr, "zcserve: %s\n", msg.c_str());
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
         engines[i]->run();
       } catch (const std::exception& e) {
         spdlog::critical("worker {}: {}; stopping the server", i, e.what());
-        ::kill(::getpid(), SIGTERM);
+        zc::stop_server_fatally();
       }
       zc::sys::record_thread_exit();
     });
@@ -218,6 +218,8 @@ int main(int argc, char** argv) {
   engines.clear();
   std::fputs(admin.table_now().c_str(), stderr);
   admin.stop();
+  const bool fatal = zc::stopped_fatally();
+  if (fatal) spdlog::critical("exiting with status {}: a worker could not go on", exit_runtime);
   zc::shutdown_logging();
-  return 0;
+  return fatal ? exit_runtime : 0;
 }

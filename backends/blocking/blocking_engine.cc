@@ -228,7 +228,7 @@ void blocking_engine::thread_main(conn_thread& t) {
     } catch (const std::exception& e) {
       // What an event engine's run() would throw to main: the same verdict.
       spdlog::critical("worker {}: {}; stopping the server", ctx_.id, e.what());
-      ::kill(::getpid(), SIGTERM);
+      stop_server_fatally();
     }
     t.out->release(t.proto.current().scratch);
     t.proto.reset();
