@@ -230,6 +230,7 @@ struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   bool in_use = false;
   bool closing = false;
   bool recv_armed = false;
+  bool recv_paused = false;  // its receive is being cancelled: too many buffers held
   bool peer_eof = false;
   bool lingering = false;
   bool abort = false;      // close with a reset: a reply was cut short with pages pinned
@@ -304,6 +305,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
     io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(i) * buf_size_, buf_size_,
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(nbufs_));
+  conn_bufs_max_ = std::max(2u, nbufs_ / 32);
 
   if (u.fixed_files) setup_fixed_files();
 
@@ -384,13 +386,37 @@ void io_uring_engine::enter(unsigned to_submit, unsigned wait, int timeout_ms) {
 
 io_uring_sqe* io_uring_engine::get() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (sqe == nullptr) {
-    // Queue full: hand the kernel what is there, then carry on.
-    enter(flush_sq(), 0, -1);
-    sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) throw std::runtime_error("io_uring: submission queue stays full");
+  if (sqe != nullptr) return sqe;
+  // Submitting now would cut the chain being prepared in two.
+  if (in_chain_) throw std::logic_error("io_uring: a linked step outgrew the room made for it");
+  reserve(1);
+  return io_uring_get_sqe(&ring_);
+}
+
+// Makes room for `n` more entries in the submission queue. Without a polling
+// thread, submitting what is queued empties it. With SQPOLL the kernel's
+// thread takes entries at its own pace (and may be asleep): wake it if need
+// be and wait in the kernel (IORING_ENTER_SQ_WAIT) until it has taken some.
+// A full queue is back-pressure, never a reason to stop serving.
+void io_uring_engine::reserve(unsigned n) {
+  if (io_uring_sq_space_left(&ring_) >= n) return;
+  enter(flush_sq(), 0, -1);
+  for (int tries = 0; io_uring_sq_space_left(&ring_) < n; ++tries) {
+    if (!sqpoll_) {
+      // The kernel takes every entry it is given unless it cannot allocate
+      // a request for one; give it those again.
+      if (tries == 100) throw std::runtime_error("io_uring: the kernel takes no more submissions");
+      enter(flush_sq(), 0, -1);
+      continue;
+    }
+    unsigned flags = IORING_ENTER_SQ_WAIT;
+    io_uring_smp_mb();
+    if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_NEED_WAKEUP)
+      flags |= IORING_ENTER_SQ_WAKEUP;
+    if (sys::io_uring_enter(static_cast<unsigned>(ring_.ring_fd), 0, 0, flags, nullptr, 0) < 0 &&
+        errno != EINTR)
+      throw std::runtime_error(std::string("io_uring_enter(SQ_WAIT): ") + std::strerror(errno));
   }
-  return sqe;
 }
 
 void io_uring_engine::submit_and_wait(std::int64_t now) {
@@ -459,9 +485,20 @@ void io_uring_engine::arm_recv(conn& c) {
 }
 
 void io_uring_engine::return_buffer(unsigned bid) noexcept {
+  --bufs_held_;
   io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(bid) * buf_size_, buf_size_,
                         static_cast<unsigned short>(bid), io_uring_buf_ring_mask(nbufs_), 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
+}
+
+// Stops a connection's multishot receive: it holds its share of the
+// provided buffers, which it will not drain before its replies leave.
+void io_uring_engine::pause_recv(conn& c) {
+  if (!c.recv_armed || c.recv_paused || !probe().multishot_recv) return;
+  c.recv_paused = true;
+  io_uring_sqe* sqe = get();
+  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv, 0);
+  io_uring_sqe_set_data64(sqe, k_ignore);
 }
 
 void io_uring_engine::run() {
@@ -484,13 +521,15 @@ void io_uring_engine::run() {
       ++seen;
     }
     io_uring_cq_advance(&ring_, seen);
-    if (!starved_.empty()) {
-      // Buffers came back: receive again where the ring had run dry.
+    if (!starved_.empty() && bufs_held_ < nbufs_) {
+      // Buffers came back: receive again where the ring had run dry (not
+      // before: the receive would fail at once, and the loop would spin).
       std::vector<conn*> again;
       again.swap(starved_);
       for (conn* c : again)
         if (c->in_use && !c->closing && !c->recv_armed) arm_recv(*c);
     }
+    if (out_of_fds_.ends(now) && !accept_armed_ && !draining_ && !accept_paused_) arm_accept();
     expire(now);
     // A connection whose socket is closed and only awaits zero-copy
     // notifications has nothing left to finish: its bytes are the kernel's.
@@ -542,6 +581,16 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       accept_paused_ = true;
       return;
     }
+    if (accept_pause::applies(-cqe.res)) {
+      // Re-arming at once would fail at once, again and again: wait.
+      out_of_fds_.begin(ctx_.id, "accept", -cqe.res, now);
+      if (accept_armed_) {
+        io_uring_sqe* sqe = get();
+        io_uring_prep_cancel64(sqe, k_accept, 0);
+        io_uring_sqe_set_data64(sqe, k_ignore);
+      }
+      return;
+    }
     if (cqe.res != -ECANCELED && cqe.res != -EINVAL)
       spdlog::warn("worker {}: accept: {}", ctx_.id, std::strerror(-cqe.res));
   } else if (draining_) {
@@ -552,6 +601,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
   } else if (live_ >= cfg_.server.max_connections) {
     // Over the limit: a short 503 if the socket takes it at once, then close.
     if (fixed_) {
+      reserve(2);  // the send and the close it is linked to
       io_uring_sqe* sqe = get();
       io_uring_prep_send(sqe, cqe.res, busy_reply.data(), busy_reply.size(),
                          MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -584,13 +634,13 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       }
     }
     c->in_use = true;
-    c->closing = c->recv_armed = c->peer_eof = c->lingering = c->abort = false;
+    c->closing = c->recv_armed = c->recv_paused = c->peer_eof = c->lingering = c->abort = false;
     c->pending = c->step_left = c->zc_notifs = 0;
     ++live_;
     arm_recv(*c);
     timers_.arm(*c, conn_timers::header, now);
   }
-  if (!accept_armed_ && !draining_ && !accept_paused_) arm_accept();
+  if (!accept_armed_ && !draining_ && !accept_paused_ && !out_of_fds_.active()) arm_accept();
 }
 
 void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
@@ -600,16 +650,23 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
     --c.pending;
     c.recv_armed = false;
   }
+  if (!c.recv_armed) c.recv_paused = false;
   if (cqe.res > 0) {
     const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+    ++bufs_held_;
     // The kernel copied these bytes into our buffer.
     sys::counters().copied_to_user.add(static_cast<std::uint64_t>(cqe.res));
-    if (c.closing || c.lingering)
+    if (c.closing || c.lingering) {
       return_buffer(bid);
-    else
+    } else {
       c.backlog.push_back({bid, 0, static_cast<std::uint32_t>(cqe.res)});
+      if (c.backlog.size() >= conn_bufs_max_) pause_recv(c);
+    }
   } else if (cqe.res == -ENOBUFS) {
     starved_.push_back(&c);
+  } else if (cqe.res == -ECANCELED && !c.closing) {
+    // pause_recv's cancel: the bytes wait in the socket (and the peer's
+    // window closes) until the backlog drains and drive() receives again.
   } else {
     c.peer_eof = true;  // 0: the peer's FIN; an error: the connection is gone
   }
@@ -664,8 +721,11 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
     if (c.proto.replying()) {
       reply& r = c.proto.current();
       int err = 0;
+      reserve(uring::max_step_ops);
+      in_chain_ = true;
       const int n = sender_->prep(*this, sock(c), r, c.us,
                                   reinterpret_cast<std::uint64_t>(&c) | k_send, &err);
+      in_chain_ = false;
       if (n < 0) {
         if (err == 0)
           spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
@@ -953,7 +1013,7 @@ void io_uring_engine::abort_leftovers() {
 }
 
 int io_uring_engine::wait_timeout(std::int64_t now) const {
-  std::int64_t next = timers_.next_deadline();
+  std::int64_t next = std::min(timers_.next_deadline(), out_of_fds_.resume_at());
   if (draining_) next = std::min(next, drain_deadline_);
   return conn_timers::wait_ms(next, now);
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
 #include "backends/engine.hh"
 #include "backends/io_uring/uring_sender.hh"
@@ -40,6 +41,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   struct conn;
 
   io_uring_sqe* get() override;
+  void reserve(unsigned n);
   uring::fd_ref file(cached_file& f) override;
   void forget(int slot) noexcept override;
   void setup_fixed_files();
@@ -59,6 +61,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
+  void pause_recv(conn& c);
   uring::fd_ref sock(const conn& c) const noexcept;
   void sock_shutdown(conn& c, int how);
   void sock_close(conn& c);
@@ -85,6 +88,12 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::size_t bufs_bytes_ = 0;
   unsigned nbufs_ = 0;
   unsigned buf_size_ = 0;
+  unsigned bufs_held_ = 0;  // provided buffers the kernel filled and we have not given back
+  // The most a connection may hold before its receive is stopped: one that
+  // pipelines requests while its replies do not leave must not take the
+  // buffers every other connection receives into.
+  unsigned conn_bufs_max_ = 0;
+  bool in_chain_ = false;  // a sender is preparing a linked step: get() must not submit
   // Registered (direct) descriptors, with io.uring.fixed_files: slots
   // [0, sock_slots_) take accepted connections (the kernel picks a free one),
   // the rest hold served files, registered on first use.
@@ -95,6 +104,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   sockaddr_storage accept_addr_{};  // a direct accept's peer, when the access log wants it
   socklen_t accept_addrlen_ = 0;
   bool accept_paused_ = false;  // the socket slots were full: accept again when one frees
+  accept_pause out_of_fds_;     // accept failed for want of descriptors or memory
   sys::unique_fd wake_;
   std::uint64_t wake_value_ = 0;
   bool accept_armed_ = false;

@@ -30,12 +30,20 @@ enum class op : std::uint8_t {
   splice_out,   // pipe -> socket
 };
 
+// The most operations one step links together (read -> head -> body, or
+// head -> file -> pipe -> socket's two splices). The engine makes room for
+// this many before a sender prepares a step: a chain must enter the ring
+// whole, because a submission that ends inside a chain ends the chain there,
+// and its parts would then run unordered (a send of a staging buffer before
+// the read that fills it, a body before its head).
+inline constexpr unsigned max_step_ops = 3;
+
 // The operations of one step, in submission (and completion) order.
 struct step_ops {
-  op ops[4];
+  op ops[max_step_ops];
   std::uint8_t count = 0;
   std::uint8_t done = 0;
-  std::uint64_t want[4] = {};  // bytes asked of each operation
+  std::uint64_t want[max_step_ops] = {};  // bytes asked of each operation
 };
 
 // Per-connection scratch the io_uring senders need beyond send_scratch;
@@ -60,8 +68,9 @@ inline void target(io_uring_sqe* sqe, fd_ref f) noexcept {
   if (f.fixed) sqe->flags |= IOSQE_FIXED_FILE;
 }
 
-// Supplies submission queue entries (submitting early when the queue is
-// full) and the descriptor an operation should name for a served file.
+// Supplies submission queue entries and the descriptor an operation should
+// name for a served file. While a sender prepares a step, get() never
+// submits: room for max_step_ops entries was made before prep() was called.
 class sqe_source {
  public:
   virtual io_uring_sqe* get() = 0;
@@ -79,8 +88,9 @@ class uring_sender {
   virtual std::string_view name() const noexcept = 0;
 
   // Queues the next step of `r` on `sock`, every operation tagged with
-  // `user_data`. Returns the number of operations queued; 0 when the reply
-  // is complete. Sets *err (errno, 0 for "file ended") when it cannot go on.
+  // `user_data`: at most max_step_ops, linked. Returns the number of
+  // operations queued; 0 when the reply is complete. Sets *err (errno, 0 for
+  // "file ended") when it cannot go on.
   virtual int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t user_data,
                    int* err) = 0;
 
