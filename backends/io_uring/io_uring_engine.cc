@@ -214,15 +214,13 @@ engine_info io_uring_engine::descriptor() {
 
 struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {
   conn(const config& cfg, handler& h) : proto(cfg, h) {}
-  struct received {
-    unsigned bid;
-    std::uint32_t off;
-    std::uint32_t len;
-  };
   int fd = -1;
   connection proto;
   uring::uring_scratch us;
-  std::deque<received> backlog;   // provided buffers not yet moved into proto
+  // Provided buffers not yet moved into proto, oldest first (notes_).
+  std::int32_t backlog_head = -1;
+  std::int32_t backlog_tail = -1;
+  std::uint32_t backlog_count = 0;
   std::vector<file_ref> zc_hold;  // files whose pages zero-copy sends still pin
   std::uint32_t pending = 0;      // operations and notifications still to complete
   std::uint32_t step_left = 0;    // operations of the current send step still to complete
@@ -306,6 +304,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
                           static_cast<unsigned short>(i), mask, static_cast<int>(i));
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(nbufs_));
   conn_bufs_max_ = std::max(2u, nbufs_ / 32);
+  notes_.resize(nbufs_);
 
   if (u.fixed_files) setup_fixed_files();
 
@@ -491,6 +490,28 @@ void io_uring_engine::return_buffer(unsigned bid) noexcept {
   io_uring_buf_ring_advance(buf_ring_, 1);
 }
 
+void io_uring_engine::hold_buffer(conn& c, unsigned bid, std::uint32_t len) noexcept {
+  notes_[bid] = {0, len, -1};
+  if (c.backlog_tail >= 0)
+    notes_[static_cast<unsigned>(c.backlog_tail)].next = static_cast<std::int32_t>(bid);
+  else
+    c.backlog_head = static_cast<std::int32_t>(bid);
+  c.backlog_tail = static_cast<std::int32_t>(bid);
+  ++c.backlog_count;
+}
+
+void io_uring_engine::drop_front_buffer(conn& c) noexcept {
+  const auto bid = static_cast<unsigned>(c.backlog_head);
+  c.backlog_head = notes_[bid].next;
+  if (c.backlog_head < 0) c.backlog_tail = -1;
+  --c.backlog_count;
+  return_buffer(bid);
+}
+
+void io_uring_engine::drop_backlog(conn& c) noexcept {
+  while (c.backlog_head >= 0) drop_front_buffer(c);
+}
+
 // Stops a connection's multishot receive: it holds its share of the
 // provided buffers, which it will not drain before its replies leave.
 void io_uring_engine::pause_recv(conn& c) {
@@ -659,8 +680,8 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
     if (c.closing || c.lingering) {
       return_buffer(bid);
     } else {
-      c.backlog.push_back({bid, 0, static_cast<std::uint32_t>(cqe.res)});
-      if (c.backlog.size() >= conn_bufs_max_) pause_recv(c);
+      hold_buffer(c, bid, static_cast<std::uint32_t>(cqe.res));
+      if (c.backlog_count >= conn_bufs_max_) pause_recv(c);
     }
   } else if (cqe.res == -ENOBUFS) {
     starved_.push_back(&c);
@@ -752,19 +773,17 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
       case connection::step::need_input:
         break;
     }
-    if (!c.backlog.empty()) {
+    if (c.backlog_head >= 0) {
       // Move received bytes into the connection's buffer; a provided buffer
       // goes back to the kernel as soon as it is drained.
-      conn::received& b = c.backlog.front();
+      const auto bid = static_cast<unsigned>(c.backlog_head);
+      buf_note& b = notes_[bid];
       std::span<char> space = c.proto.read_space();
       const std::size_t n = std::min<std::size_t>(space.size(), b.len - b.off);
-      std::memcpy(space.data(), bufs_ + static_cast<std::size_t>(b.bid) * buf_size_ + b.off, n);
+      std::memcpy(space.data(), bufs_ + static_cast<std::size_t>(bid) * buf_size_ + b.off, n);
       c.proto.commit(n);
       b.off += static_cast<std::uint32_t>(n);
-      if (b.off == b.len) {
-        return_buffer(b.bid);
-        c.backlog.pop_front();
-      }
+      if (b.off == b.len) drop_front_buffer(c);
       continue;
     }
     if (c.peer_eof) return close_conn(c);
@@ -787,10 +806,7 @@ void io_uring_engine::start_linger(conn& c, std::int64_t now) {
   else if (sys::shutdown(c.fd, SHUT_WR) != 0)
     return close_conn(c);
   c.lingering = true;
-  while (!c.backlog.empty()) {
-    return_buffer(c.backlog.front().bid);
-    c.backlog.pop_front();
-  }
+  drop_backlog(c);
   timers_.arm(c, conn_timers::linger, now);
   if (c.peer_eof) return close_conn(c);
   if (!c.recv_armed) arm_recv(c);
@@ -859,10 +875,7 @@ void io_uring_engine::maybe_finalize(conn& c) {
     c.unwinding = false;
     --unwinding_;
   }
-  while (!c.backlog.empty()) {
-    return_buffer(c.backlog.front().bid);
-    c.backlog.pop_front();
-  }
+  drop_backlog(c);
   c.zc_hold.clear();
   sender_->release(c.proto.current().scratch);
   c.proto.reset();

@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +60,9 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
+  void hold_buffer(conn& c, unsigned bid, std::uint32_t len) noexcept;
+  void drop_front_buffer(conn& c) noexcept;
+  void drop_backlog(conn& c) noexcept;
   void pause_recv(conn& c);
   uring::fd_ref sock(const conn& c) const noexcept;
   void sock_shutdown(conn& c, int how);
@@ -89,6 +91,16 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   unsigned nbufs_ = 0;
   unsigned buf_size_ = 0;
   unsigned bufs_held_ = 0;  // provided buffers the kernel filled and we have not given back
+  // Per provided buffer, while a connection holds it: what was received in
+  // it, how much of that is consumed, and the connection's next buffer. A
+  // connection's backlog is a list threaded through these, so an idle
+  // connection carries two integers for it, not a container.
+  struct buf_note {
+    std::uint32_t off = 0;
+    std::uint32_t len = 0;
+    std::int32_t next = -1;
+  };
+  std::vector<buf_note> notes_;
   // The most a connection may hold before its receive is stopped: one that
   // pipelines requests while its replies do not leave must not take the
   // buffers every other connection receives into.
