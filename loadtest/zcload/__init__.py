@@ -10,6 +10,7 @@
     syscall_cost the Google Benchmark timing of a crossing into the kernel
     procs        every child process, so all of them end whatever happens
     cli          the command: options, the run plan, progress, clean-up
+    conns        loadtest/conns: N idle keep-alive connections, counts and memory
 
 Everything that parses or computes is a pure function of its input, so the
 tests in tests/loadtest/ check it on captured samples without a server.

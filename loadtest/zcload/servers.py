@@ -135,6 +135,12 @@ def _taskset(cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu)] if cpu is not None else []
 
 
+def _prlimit(nofile: int | None) -> list[str]:
+    """RLIMIT_NOFILE (soft and hard) for the server alone; prlimit execs
+    the server, so the PID stays the server's own."""
+    return ["prlimit", f"--nofile={nofile}:{nofile}", "--"] if nofile is not None else []
+
+
 class Running:
     """A started server: its process (the PID perf and /proc watch), the
     port it serves on and, for zcserve, its admin port."""
@@ -167,8 +173,8 @@ class Running:
 
 
 def start_zcserve(zcserve: str, backend: Backend, root: str, run_dir: str,
-                  cpu: int | None, settings: list[str] = ()) -> Running:
-    cmd = _taskset(cpu) + [zcserve, "--root", root, "--listen", "127.0.0.1:0",
+                  cpu: int | None, settings: list[str] = (), nofile: int | None = None) -> Running:
+    cmd = _prlimit(nofile) + _taskset(cpu) + [zcserve, "--root", root, "--listen", "127.0.0.1:0",
                            "--admin", "127.0.0.1:0", "--engine", backend.engine,
                            "--sender", backend.sender]
     for setting in settings:
@@ -200,7 +206,7 @@ def start_zcserve(zcserve: str, backend: Backend, root: str, run_dir: str,
         raise RuntimeError(f"zcserve {backend.label} did not start: "
                            + _tail(log_path))
     if int(m.group(5)) != proc.pid:
-        # taskset execs the server, so the PID must be the child's own
+        # taskset and prlimit exec the server, so the PID must be the child's own
         procs.stop(proc, grace=5)
         raise RuntimeError(f"zcserve reported pid {m.group(5)}, expected {proc.pid}")
     return Running(backend, proc, int(m.group(2)), int(m.group(4)), log_path)
@@ -233,9 +239,16 @@ def write_peer_config(name: str, root: str, port: int, run_dir: str) -> str:
 def start_peer(name: str, exe: str, root: str, run_dir: str, cpu: int | None) -> Running:
     port = free_port()
     conf = write_peer_config(name, root, port, run_dir)
+    return launch_peer(name, exe, conf, port, run_dir, cpu)
+
+
+def launch_peer(name: str, exe: str, conf: str, port: int, run_dir: str, cpu: int | None,
+                nofile: int | None = None) -> Running:
+    """Starts a peer from a configuration already written (by
+    write_peer_config, perhaps adjusted) and waits until it listens."""
     log_path = os.path.join(run_dir, "server.log")
     with open(log_path, "w") as log:
-        proc = procs.spawn(_taskset(cpu) + peer_command(name, exe, conf, run_dir),
+        proc = procs.spawn(_prlimit(nofile) + _taskset(cpu) + peer_command(name, exe, conf, run_dir),
                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
