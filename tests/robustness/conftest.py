@@ -33,7 +33,6 @@ _spec.loader.exec_module(conformance_conftest)
 
 # pytest finds hooks and fixtures by name in this module's namespace.
 from conformance_conftest import (  # noqa: E402,F401
-    Server,
     _module_server,
     opts,
     pytest_addoption,
