@@ -4,8 +4,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
 
 #include "backends/sys/counted.hh"
 #include "server/http_date.hh"
@@ -13,23 +15,55 @@
 
 namespace zc {
 
+namespace {
+// An open that failed for want of descriptors closes this many idle
+// entries before its one retry: one would do for this open, but the
+// descriptor freed can go to any thread of the process (an accept, another
+// worker) before the retry takes it.
+constexpr std::size_t evict_on_emfile = 16;
+// Entries looked at per eviction. Entries replies hold are moved to the
+// front as they are met, so a later eviction does not meet them again
+// until the whole list has turned over.
+constexpr std::size_t evict_scan = 64;
+}  // namespace
+
 cached_file::~cached_file() {
   if (registrar != nullptr) registrar->forget(registered_slot);
-  if (map_ != nullptr) sys::munmap(map_, map_len_);
+  // The mapping always spans `size`, which never changes after the open.
+  if (map_ != nullptr) sys::munmap(map_, size);
 }
 
 const char* cached_file::mapping() noexcept {
-  if (map_ == nullptr && size > 0) {
-    void* p = sys::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
-    if (p == MAP_FAILED) return nullptr;
-    map_ = p;
-    map_len_ = size;
+  if (size == 0) return nullptr;
+  if (!shared_) {
+    if (map_ == nullptr) {
+      void* p = sys::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+      if (p == MAP_FAILED) return nullptr;
+      map_ = p;
+    }
+    return static_cast<const char*>(map_);
   }
-  return static_cast<const char*>(map_);
+  // Two connection threads may map the same entry at once: the first to
+  // publish its mapping wins, the other unmaps its own and uses the
+  // winner's.
+  std::atomic_ref<void*> slot(map_);
+  if (void* p = slot.load(std::memory_order_acquire)) return static_cast<const char*>(p);
+  void* p = sys::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return nullptr;
+  void* expected = nullptr;
+  if (!slot.compare_exchange_strong(expected, p, std::memory_order_acq_rel)) {
+    sys::munmap(p, size);
+    return static_cast<const char*>(expected);
+  }
+  return static_cast<const char*>(p);
 }
 
-file_cache::file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms)
-    : resolver_(root_fd), capacity_(capacity), revalidate_ms_(revalidate_ms) {
+file_cache::file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms,
+                       cache_sharing sharing)
+    : resolver_(root_fd),
+      capacity_(capacity),
+      revalidate_ms_(revalidate_ms),
+      shared_(sharing == cache_sharing::threads) {
   if (capacity_ > 0) map_.reserve(capacity_);
 }
 
@@ -55,6 +89,7 @@ lookup_result file_cache::open_fresh(const std::string& rel, std::int64_t now_ms
     return out;
   }
   auto* f = new cached_file();
+  f->shared_ = shared_;
   out.file = file_ref(f);
   f->fd = std::move(o.fd);
   f->size = dir ? 0 : static_cast<std::uint64_t>(st.st_size);
@@ -73,10 +108,48 @@ lookup_result file_cache::open_fresh(const std::string& rel, std::int64_t now_ms
   return out;
 }
 
+lookup_result file_cache::open_or_evict(const std::string& rel, std::int64_t now_ms,
+                                        bool spare_front) {
+  lookup_result fresh = open_fresh(rel, now_ms);
+  if (fresh.status != 503) return fresh;
+  // 503 is the resolver's answer to EMFILE, ENFILE and ENOMEM: descriptors
+  // this cache keeps idle are the ones the process can give back at once.
+  // The scan keeps to the entries behind the front when the front is the
+  // entry being revalidated: eviction preserves the list's circular order,
+  // so size - 1 steps from the back never reach it.
+  std::size_t scan = evict_scan;
+  if (spare_front) scan = std::min(scan, lru_.empty() ? 0 : lru_.size() - 1);
+  if (evict_idle(evict_on_emfile, scan) > 0) fresh = open_fresh(rel, now_ms);
+  return fresh;
+}
+
+std::size_t file_cache::evict_idle(std::size_t n, std::size_t scan) {
+  std::size_t closed = 0;
+  for (std::size_t i = 0; i < scan && closed < n && !lru_.empty(); ++i) {
+    auto it = map_.find(lru_.back());
+    if (it->second.file->idle()) {
+      map_.erase(it);
+      lru_.pop_back();
+      ++closed;
+    } else {
+      lru_.splice(lru_.begin(), lru_, std::prev(lru_.end()));
+    }
+  }
+  return closed;
+}
+
 lookup_result file_cache::lookup(std::string_view rel, std::int64_t now_ms) {
+  if (!shared_) return lookup_locked(rel, now_ms);
+  // The opens of a miss happen under the lock too: two threads missing on
+  // the same file would otherwise both open it and race to insert.
+  std::lock_guard lock(mu_);
+  return lookup_locked(rel, now_ms);
+}
+
+lookup_result file_cache::lookup_locked(std::string_view rel, std::int64_t now_ms) {
   if (capacity_ == 0) {
     key_.assign(rel);
-    return open_fresh(key_, now_ms);
+    return open_or_evict(key_, now_ms);
   }
   auto it = map_.find(rel);
   if (it != map_.end()) {
@@ -85,7 +158,11 @@ lookup_result file_cache::lookup(std::string_view rel, std::int64_t now_ms) {
     if (now_ms - n.file->checked_ms < revalidate_ms_) return {0, n.file};
     // Stale: open again and keep the old entry only if it is the same file,
     // unchanged, so a reply in flight and a new one agree on its bytes.
-    lookup_result fresh = open_fresh(it->first, now_ms);
+    lookup_result fresh = open_or_evict(it->first, now_ms, true);
+    // No descriptor to look with: the entry is still an open file, and
+    // serving it a little staler beats a 503. It is looked at again on the
+    // next request.
+    if (fresh.status == 503) return {0, n.file};
     if (fresh.status != 0) {
       lru_.erase(n.lru);
       map_.erase(it);
@@ -102,12 +179,11 @@ lookup_result file_cache::lookup(std::string_view rel, std::int64_t now_ms) {
     return fresh;
   }
   key_.assign(rel);
-  lookup_result fresh = open_fresh(key_, now_ms);
+  lookup_result fresh = open_or_evict(key_, now_ms);
   if (fresh.status != 0) return fresh;  // misses are not cached: a file may appear
-  if (map_.size() >= capacity_) {
-    map_.erase(lru_.back());
-    lru_.pop_back();
-  }
+  // Full, and every entry looked at is in a reply: this file is served
+  // without being kept, so the cache stays within its descriptors.
+  if (map_.size() >= capacity_ && evict_idle(1, evict_scan) == 0) return fresh;
   lru_.push_front(key_);
   map_.emplace(key_, node{fresh.file, lru_.begin()});
   return fresh;

@@ -4,14 +4,35 @@
 // and, on demand, a read-only mapping. A hit costs no system call; an entry
 // older than the revalidation interval is re-opened and compared by
 // (device, inode, size, mtime), so a replaced or edited file is noticed
-// within that interval. Entries are reference-counted without atomics: a
-// worker shares nothing, and an in-flight reply keeps its entry (and so its
+// within that interval. An in-flight reply keeps its entry (and so its
 // descriptor and mapping) alive after the cache has dropped it.
+//
+// Descriptors: the cache holds at most `capacity` entries, and main() fits
+// that capacity to RLIMIT_NOFILE (see plan_descriptors() in worker.hh).
+// When full, it closes the least recently used entry that no reply holds;
+// an entry a reply holds keeps its descriptor until the reply ends, which
+// the number of connections bounds. An open that fails for want of
+// descriptors gives back idle entries and tries once more before the 503.
+//
+// Threads: an event engine's worker is one thread, so its cache takes no
+// lock and counts references with plain increments. The blocking engine's
+// connection threads share their worker's one cache (one cache per thread
+// multiplied the descriptors by the threads): it is made with
+// cache_sharing::threads, which takes a mutex around each lookup and counts
+// the references of its entries atomically, since a reply drops its
+// reference on its own thread, outside the lock. The mode is a flag, not a
+// template parameter: cached_file and file_ref travel through the reply,
+// the handler, every sender and io_uring's file table, and a policy type
+// would have to travel with them. The flag costs an event engine one
+// well-predicted branch per reference and per lookup, and no lock and no
+// locked instruction.
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <list>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +45,11 @@ namespace zc {
 
 // Told when a cached_file it registered somewhere (io_uring's fixed file
 // table) dies, so the registration can go with it.
+enum class cache_sharing : std::uint8_t {
+  one_thread,  // an event engine's worker: no lock, plain reference counts
+  threads,     // the blocking engine's connection threads: a mutex, atomic counts
+};
+
 class file_registrar {
  public:
   virtual void forget(int slot) noexcept = 0;
@@ -60,15 +86,33 @@ class cached_file {
   // call fail with EFAULT instead of raising SIGBUS in the process.
   const char* mapping() noexcept;
 
-  void add_ref() noexcept { ++refs_; }
+  void add_ref() noexcept {
+    if (shared_)
+      std::atomic_ref<std::uint32_t>(refs_).fetch_add(1, std::memory_order_relaxed);
+    else
+      ++refs_;
+  }
   void release() noexcept {
-    if (--refs_ == 0) delete this;
+    // acq_rel: the thread that deletes must see every other thread's last
+    // use of the entry (its mapping, its descriptor) happen before.
+    if (shared_ ? std::atomic_ref<std::uint32_t>(refs_).fetch_sub(1, std::memory_order_acq_rel) == 1
+                : --refs_ == 0)
+      delete this;
+  }
+  // Only the cache holds it: closing it now cuts no reply short. Asked
+  // under the cache's lock, where no other thread can take a reference to
+  // an entry it does not already hold one to.
+  bool idle() const noexcept {
+    return (shared_ ? std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(refs_))
+                          .load(std::memory_order_acquire)
+                    : refs_) == 1;
   }
 
  private:
+  friend class file_cache;
   void* map_ = nullptr;
-  std::size_t map_len_ = 0;
-  std::uint32_t refs_ = 0;
+  alignas(std::atomic_ref<std::uint32_t>::required_alignment) std::uint32_t refs_ = 0;
+  bool shared_ = false;  // set once, before any other thread can see the entry
 };
 
 // Intrusive, non-atomic owning pointer to a cached_file.
@@ -106,7 +150,8 @@ struct lookup_result {
 class file_cache {
  public:
   // capacity 0: nothing is kept, every lookup opens the file.
-  file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms);
+  file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms,
+             cache_sharing sharing = cache_sharing::one_thread);
 
   // `rel` is a normalised path (see normalize()); "" is the root.
   lookup_result lookup(std::string_view rel, std::int64_t now_ms);
@@ -114,7 +159,17 @@ class file_cache {
   std::size_t size() const noexcept { return map_.size(); }
 
  private:
+  lookup_result lookup_locked(std::string_view rel, std::int64_t now_ms);
   lookup_result open_fresh(const std::string& rel, std::int64_t now_ms);
+  // open_fresh(), and once more after closing idle entries if the first
+  // open failed for want of descriptors. `spare_front`: the most recent
+  // entry is the one being revalidated and must not be closed under it.
+  lookup_result open_or_evict(const std::string& rel, std::int64_t now_ms,
+                              bool spare_front = false);
+  // Closes up to `n` entries no reply holds, least recently used first;
+  // entries replies hold move to the front (they are in use) and stay.
+  // Looks at no more than `scan` entries. Returns how many it closed.
+  std::size_t evict_idle(std::size_t n, std::size_t scan);
 
   struct string_hash {
     using is_transparent = void;
@@ -130,6 +185,8 @@ class file_cache {
   resolver resolver_;
   std::size_t capacity_;
   std::int64_t revalidate_ms_;
+  bool shared_;
+  std::mutex mu_;  // taken only when shared_
   std::list<std::string> lru_;
   std::unordered_map<std::string, node, string_hash, std::equal_to<>> map_;
   std::string key_;  // scratch for misses
