@@ -3,19 +3,30 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "backends/sys/counted.hh"
 
 namespace zc {
 
 namespace {
-// Idle pipes kept per worker; more than this are closed when returned.
+// Idle pipes kept by an unbounded pool; more than this are closed when
+// returned. A bounded pool keeps every pipe it may have.
 constexpr std::size_t max_idle = 256;
 constexpr std::size_t max_pipe = 1 << 20;
 }  // namespace
 
-pipe_pool::pipe_pool(int pipe_flags, std::size_t want_bytes) noexcept
-    : flags_(pipe_flags), want_(static_cast<int>(std::min(want_bytes, max_pipe))) {}
+std::size_t pipes_per_worker(std::uint64_t nofile, unsigned workers) noexcept {
+  const std::uint64_t share = nofile / 128 / std::max(1u, workers);
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 2, 1024));
+}
+
+pipe_pool::pipe_pool(int pipe_flags, std::size_t want_bytes, std::size_t max_pipes,
+                     bool threads) noexcept
+    : flags_(pipe_flags),
+      want_(static_cast<int>(std::min(want_bytes, max_pipe))),
+      max_(max_pipes),
+      threads_(threads) {}
 
 pipe_pool::~pipe_pool() {
   for (auto [rd, wr] : idle_) {
@@ -26,18 +37,29 @@ pipe_pool::~pipe_pool() {
 
 bool pipe_pool::acquire(send_scratch& s) noexcept {
   if (s.pipe_rd >= 0) return true;
+  if (!threads_) return acquire_locked(s);
+  std::lock_guard lock(mu_);
+  return acquire_locked(s);
+}
+
+bool pipe_pool::acquire_locked(send_scratch& s) noexcept {
   if (!idle_.empty()) {
     std::tie(s.pipe_rd, s.pipe_wr) = idle_.back();
     idle_.pop_back();
     s.in_pipe = 0;
     return true;
   }
+  if (max_ != 0 && alive_ >= max_) {
+    errno = EAGAIN;
+    return false;
+  }
   int fds[2];
   if (sys::pipe2(fds, flags_ | O_CLOEXEC) != 0) return false;
+  ++alive_;
   // A pipe holds 64 KiB by default; a bigger one halves the splice pairs
   // for large files.
   if (int got = sys::fcntl(fds[1], F_SETPIPE_SZ, want_); got > 0)
-    pipe_size_ = static_cast<std::size_t>(got);
+    pipe_size_.store(static_cast<std::size_t>(got), std::memory_order_relaxed);
   s.pipe_rd = fds[0];
   s.pipe_wr = fds[1];
   s.in_pipe = 0;
@@ -46,11 +68,18 @@ bool pipe_pool::acquire(send_scratch& s) noexcept {
 
 void pipe_pool::release(send_scratch& s) noexcept {
   if (s.pipe_rd < 0) return;
-  if (s.in_pipe == 0 && idle_.size() < max_idle) {
+  if (!threads_) return release_locked(s);
+  std::lock_guard lock(mu_);
+  release_locked(s);
+}
+
+void pipe_pool::release_locked(send_scratch& s) noexcept {
+  if (s.in_pipe == 0 && (max_ != 0 || idle_.size() < max_idle)) {
     idle_.emplace_back(s.pipe_rd, s.pipe_wr);
   } else {
     sys::close(s.pipe_rd);
     sys::close(s.pipe_wr);
+    --alive_;
   }
   s.pipe_rd = s.pipe_wr = -1;
   s.in_pipe = 0;

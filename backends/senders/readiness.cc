@@ -34,12 +34,13 @@ send_result sender::send_head_more(int sock, reply& r) noexcept {
   return done();
 }
 
-std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg) {
+std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg,
+                                              bool shared_by_threads) {
   if (name == "read_write") return std::make_unique<read_write_sender>(cfg);
   if (name == "readv_writev") return std::make_unique<readv_writev_sender>(cfg);
   if (name == "mmap") return std::make_unique<mmap_sender>(cfg);
   if (name == "sendfile") return std::make_unique<sendfile_sender>(cfg);
-  if (name == "splice") return std::make_unique<splice_sender>(cfg);
+  if (name == "splice") return std::make_unique<splice_sender>(cfg, shared_by_threads);
   return nullptr;
 }
 

@@ -13,7 +13,11 @@ namespace zc {
 
 struct config;
 
-// nullptr for a name that is not a readiness sender.
-std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg);
+// nullptr for a name that is not a readiness sender. `shared_by_threads`:
+// the sender will be used by several threads at once (a blocking worker's
+// connection threads); every sender is stateless between calls but for
+// splice's pipe pool, which then takes a lock.
+std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg,
+                                              bool shared_by_threads = false);
 
 }  // namespace zc

@@ -13,6 +13,9 @@ class sendfile_sender final : public sender {
   explicit sendfile_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
   std::string_view name() const noexcept override { return "sendfile"; }
   send_result send(int sock, reply& r) override;
+  // The body from r.body_sent on, by sendfile, in calls of at most `chunk`
+  // bytes: also splice's path for a reply that finds no pipe to borrow.
+  static send_result send_body(int sock, reply& r, std::size_t chunk) noexcept;
 
  private:
   std::size_t chunk_;
