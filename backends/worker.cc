@@ -5,12 +5,15 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 
+#include "backends/senders/pipe_pool.hh"
 #include "backends/sys/counted.hh"
+#include "backends/sys/kernel_count.hh"
 
 namespace zc {
 
@@ -37,6 +40,31 @@ bool stopped_fatally() noexcept {
 
 void send_busy_reply(int fd) noexcept {
   sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+descriptor_plan plan_descriptors(std::uint64_t nofile, const config& cfg) noexcept {
+  descriptor_plan p;
+  const std::uint64_t workers = std::max(1u, cfg.server.workers);
+  // 64 for the process (stdio, the root, the admin listener and its
+  // clients, logs, /proc files the figures read), and 4 per worker (its
+  // listener, epoll or ring, eventfd, timer).
+  p.reserve = std::min<std::uint64_t>(64 + 4 * workers, nofile / 4);
+  const std::uint64_t per_worker = (nofile - p.reserve) / workers;
+  // Only splice borrows pipes (readiness and io_uring alike).
+  p.pipes = cfg.io.sender == "splice" ? pipes_per_worker(nofile, cfg.server.workers) : 0;
+  const std::uint64_t avail = per_worker > 2 * p.pipes ? per_worker - 2 * p.pipes : 0;
+  const std::uint64_t files_floor = std::min<std::uint64_t>(
+      cfg.server.cache_entries, std::max<std::uint64_t>(4, nofile / 20 / workers));
+  p.per_connection =
+      cfg.io.engine == "blocking" && sys::kernel_syscall_counter::unavailable_reason().empty() ? 2
+                                                                                               : 1;
+  const std::uint64_t conns = (avail > files_floor ? avail - files_floor : 0) / p.per_connection;
+  p.connections = static_cast<std::size_t>(
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(cfg.server.max_connections, conns)));
+  const std::uint64_t used = std::uint64_t{p.connections} * p.per_connection;
+  p.files = static_cast<std::size_t>(
+      std::min<std::uint64_t>(cfg.server.cache_entries, avail > used ? avail - used : 0));
+  return p;
 }
 
 std::string format_endpoint(const std::string& host, std::uint16_t port) {

@@ -52,6 +52,32 @@ void stop_server_fatally() noexcept;
 // True once stop_server_fatally() was called.
 bool stopped_fatally() noexcept;
 
+// How RLIMIT_NOFILE is shared out, per worker. A connection costs one
+// descriptor, its socket: a splice reply borrows a pipe only while it is in
+// flight, from a pool bounded to `pipes` (pipes_per_worker()), and the
+// files it serves come from the worker's cache, bounded to `files` entries.
+// The process keeps `reserve` for itself (listeners, event loops, rings,
+// logs, the admin server). Files a reply holds after the cache let go of
+// them are not reserved: they are few, bounded by the connections, and an
+// open that finds no descriptor makes the cache close idle entries and try
+// again before it answers 503.
+//
+// The blocking engine's connection is also a thread, and every serving
+// thread holds a perf counter of its own system calls (when the kernel
+// count is available): two descriptors per connection there.
+struct descriptor_plan {
+  std::uint64_t reserve = 0;    // the whole process's own descriptors
+  unsigned per_connection = 1;  // descriptors each connection holds for its life
+  std::size_t connections = 0;  // per worker: server.max_connections, or fewer
+  std::size_t files = 0;        // per worker: server.cache_entries, or fewer
+  std::size_t pipes = 0;        // per worker, two descriptors each (splice only)
+};
+
+// Fits cfg's connections and cache to `nofile` descriptors. Connections
+// come first: the cache gets at least 1/20 of the limit (if it wants that
+// many entries) and whatever server.max_connections leaves beyond that.
+descriptor_plan plan_descriptors(std::uint64_t nofile, const config& cfg) noexcept;
+
 // "host:port", with brackets for IPv6.
 std::string format_endpoint(const std::string& host, std::uint16_t port);
 

@@ -68,27 +68,34 @@ void raise_descriptor_limit() {
     spdlog::debug("RLIMIT_NOFILE raised from {} to {}", was, r.rlim_cur);
 }
 
-// A connection may hold up to four descriptors at once (its socket, a
-// splice pipe's two ends, the file it serves), and the process needs some
-// of its own (listeners, logs, rings, the file cache). If the limit cannot
-// give every worker server.max_connections of them, the limit is lowered to
-// what it can give, and said: past it a client gets the 503 it would get
-// past server.max_connections, instead of a connection accepted into a
-// process that then cannot open the file it asks for.
-void fit_connections_to_descriptors(zc::config& cfg) {
+// A connection costs one descriptor (its socket); the file cache and the
+// splice pipe pool have budgets of their own (zc::plan_descriptors). If the
+// limit cannot give every worker server.max_connections sockets beside
+// them, the connection limit is lowered to what it can give, and said: past
+// it a client gets the 503 it would get past server.max_connections,
+// instead of a connection accepted into a process that then cannot open
+// the file it asks for. The cache is fitted the same way, so that it gives
+// back idle descriptors before the process runs out, not after.
+void fit_to_descriptors(zc::config& cfg) {
   rlimit r{};
   if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return;
   const std::uint64_t nofile = r.rlim_cur;
-  const std::uint64_t reserve = std::min<std::uint64_t>(64, nofile / 4);
-  const std::uint64_t fit =
-      std::max<std::uint64_t>(1, (nofile - reserve) / (4 * cfg.server.workers));
-  if (fit >= cfg.server.max_connections) return;
-  spdlog::warn(
-      "RLIMIT_NOFILE {} leaves room for {} connections per worker ({} worker(s), up to 4 "
-      "descriptors each): server.max_connections = {} lowered to {}; raise the limit "
-      "(ulimit -n, LimitNOFILE=) to serve more",
-      nofile, fit, cfg.server.workers, cfg.server.max_connections, fit);
-  cfg.server.max_connections = fit;
+  const zc::descriptor_plan p = zc::plan_descriptors(nofile, cfg);
+  if (p.connections < cfg.server.max_connections)
+    spdlog::warn(
+        "RLIMIT_NOFILE {} leaves room for {} connections per worker ({} worker(s), {} "
+        "descriptor(s) each beside {} for cached files and {} for pipes): "
+        "server.max_connections = {} lowered to {}; raise the limit (ulimit -n, LimitNOFILE=) "
+        "to serve more",
+        nofile, p.connections, cfg.server.workers, p.per_connection, p.files, 2 * p.pipes,
+        cfg.server.max_connections, p.connections);
+  if (p.files < cfg.server.cache_entries)
+    spdlog::info("RLIMIT_NOFILE {}: server.cache_entries = {} lowered to {} per worker", nofile,
+                 cfg.server.cache_entries, p.files);
+  spdlog::debug("descriptors: {} reserved, per worker {} connections, {} files, {} pipes",
+                p.reserve, p.connections, p.files, p.pipes);
+  cfg.server.max_connections = p.connections;
+  cfg.server.cache_entries = p.files;
 }
 
 }  // namespace
@@ -141,7 +148,7 @@ int main(int argc, char** argv) {
                  why);
 
   raise_descriptor_limit();
-  fit_connections_to_descriptors(cli.cfg);
+  fit_to_descriptors(cli.cfg);
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
 
   std::vector<std::unique_ptr<zc::engine>> engines;
