@@ -1,6 +1,7 @@
 #include "backends/blocking/blocking_engine.hh"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -15,8 +16,6 @@
 #include <exception>
 #include <span>
 #include <stdexcept>
-#include <system_error>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -37,7 +36,14 @@ namespace {
 constexpr int accept_batch = 64;
 // Back-off after the process ran out of descriptors.
 constexpr std::int64_t emfile_pause_ms = 100;
-constexpr std::size_t discard_size = 16384;
+// On the connection thread's stack, which is small (thread_stack).
+constexpr std::size_t discard_size = 4096;
+// A connection thread's stack: its deepest path (handler, resolver, a
+// sender, a log line) uses a few KiB; glibc takes static TLS (the counters,
+// about 4 KiB) from the same allocation.
+constexpr std::size_t thread_stack = 64 * 1024;
+// SO_SNDTIMEO is set to this fraction of server.send_timeout; see serve().
+constexpr std::int64_t send_slices = 8;
 
 std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
   return std::make_unique<blocking_engine>(std::move(ctx), std::string(sender));
@@ -58,17 +64,14 @@ engine_info blocking_engine::descriptor() {
 }
 
 struct blocking_engine::conn_thread {
-  conn_thread(const config& cfg, int root_fd, std::string_view sender_name)
-      : cache(root_fd, cfg.server.cache_entries, cfg.server.cache_revalidate.count()),
-        core(cfg, cache),
-        proto(cfg, core),
-        out(make_readiness_sender(sender_name, cfg)) {}
+  conn_thread(blocking_engine& e, file_cache& cache)
+      : engine(e), core(e.cfg_, cache), proto(e.cfg_, core) {}
 
-  // Used by this thread alone: nothing of the protocol core is shared.
-  file_cache cache;
+  blocking_engine& engine;
+  // Used by this thread alone; the cache and the sender behind them are the
+  // worker's.
   handler core;
   connection proto;
-  std::unique_ptr<sender> out;
   std::int64_t rcv_timeout_ms = 0;  // SO_RCVTIMEO now on the socket; 0: none set yet
 
   // Handed over under the engine's mutex. The thread uses the descriptor
@@ -77,7 +80,8 @@ struct blocking_engine::conn_thread {
   sys::unique_fd sock;
   sockaddr_storage peer{};
   std::condition_variable handed;  // a connection arrived, or quit_
-  std::thread th;
+  pthread_t th{};
+  bool started = false;  // th is a thread to join
   std::atomic<phase> doing{phase::parked};
 };
 
@@ -106,9 +110,12 @@ bool set_rcv_timeout(int fd, std::int64_t& current, std::int64_t ms) {
 }  // namespace
 
 blocking_engine::blocking_engine(worker_context ctx, std::string sender)
-    : ctx_(std::move(ctx)), cfg_(*ctx_.cfg), sender_(std::move(sender)) {
-  if (make_readiness_sender(sender_, cfg_) == nullptr)
-    throw std::runtime_error("blocking: no sender named " + sender_);
+    : ctx_(std::move(ctx)),
+      cfg_(*ctx_.cfg),
+      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
+             cache_sharing::threads),
+      out_(make_readiness_sender(sender, cfg_, true)) {
+  if (out_ == nullptr) throw std::runtime_error("blocking: no sender named " + sender);
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
@@ -194,21 +201,33 @@ void blocking_engine::start(int fd, const sockaddr_storage& peer) {
     t->handed.notify_one();
     return;
   }
-  auto t = std::make_unique<conn_thread>(cfg_, ctx_.root_fd, sender_);
+  auto t = std::make_unique<conn_thread>(*this, cache_);
   t->sock.reset(fd);
   t->peer = peer;
-  try {
-    t->th = std::thread([this, p = t.get()] { thread_main(*p); });
-  } catch (const std::system_error& e) {
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
+  if (err == 0) {
+    err = pthread_attr_setstacksize(&attr, thread_stack);
+    if (err == 0) err = pthread_create(&t->th, &attr, &thread_entry, t.get());
+    pthread_attr_destroy(&attr);
+  }
+  if (err != 0) {
     // No thread to be had (RLIMIT_NPROC, threads-max, memory): this
     // connection is turned away like one over the limit.
     t->sock.release();
     lock.unlock();
-    spdlog::warn("worker {}: cannot start a connection thread: {}", ctx_.id, e.what());
+    spdlog::warn("worker {}: cannot start a connection thread: {}", ctx_.id, std::strerror(err));
     return refuse(fd);
   }
+  t->started = true;
   threads_.push_back(std::move(t));
   ++live_;
+}
+
+void* blocking_engine::thread_entry(void* arg) {
+  auto& t = *static_cast<conn_thread*>(arg);
+  t.engine.thread_main(t);
+  return nullptr;
 }
 
 void blocking_engine::thread_main(conn_thread& t) {
@@ -230,7 +249,7 @@ void blocking_engine::thread_main(conn_thread& t) {
       spdlog::critical("worker {}: {}; stopping the server", ctx_.id, e.what());
       stop_server_fatally();
     }
-    t.out->release(t.proto.current().scratch);
+    out_->release(t.proto.current().scratch);
     t.proto.reset();
     lock.lock();
     t.doing = phase::parked;
@@ -250,9 +269,20 @@ void blocking_engine::serve(conn_thread& t) {
   t.rcv_timeout_ms = 0;
   const std::int64_t header_ms = cfg_.server.header_timeout.count();
   const std::int64_t idle_ms = cfg_.server.idle_timeout.count();
-  // A blocking send that moves nothing for this long fails with EAGAIN:
-  // the event engines' "no progress" send timer, kept by the kernel.
-  if (!set_timeout(fd, SO_SNDTIMEO, cfg_.server.send_timeout.count())) return;
+  // server.send_timeout: how long a reply may make no progress. The kernel
+  // keeps SO_SNDTIMEO per call, as a budget for the call's waits, and a
+  // call that moved some bytes before its budget ran out returns a short
+  // count, not EAGAIN; the sender then calls again, which waits a whole
+  // budget more. With the whole timeout as the budget, a stalled reader was
+  // closed after up to twice the timeout. So each call waits at most a
+  // slice of it, and serve() decides from the reply's progress between
+  // slices: a stalled reply ends between one timeout and one timeout plus
+  // a slice after its last byte moved. A live reply costs no extra call
+  // (a call returns early only after a whole slice of waiting).
+  const std::int64_t send_ms = cfg_.server.send_timeout.count();
+  const std::int64_t slice_ms = std::max<std::int64_t>(send_ms / send_slices, 1);
+  if (!set_timeout(fd, SO_SNDTIMEO, slice_ms)) return;
+  std::int64_t moved_ms = -1;  // when the reply in flight last moved a byte, at the latest
 
   std::int64_t now = monotonic_ms();
   // The first head is timed from accept, as on the event engines.
@@ -261,11 +291,16 @@ void blocking_engine::serve(conn_thread& t) {
   for (;;) {
     if (c.replying()) {
       reply& r = c.current();
-      send_result res = t.out->send(fd, r);
+      const std::uint64_t sent = r.head_sent + r.body_sent;
+      send_result res = out_->send(fd, r);
       if (res.status == send_status::again) {
-        // On a blocking socket only SO_SNDTIMEO ends a send with EAGAIN.
-        spdlog::debug("worker {}: {}: no progress for {} ms; closing", ctx_.id, res.op,
-                      cfg_.server.send_timeout.count());
+        // On a blocking socket only SO_SNDTIMEO ends a send with EAGAIN: the
+        // last call waited a whole slice and moved nothing, so the last
+        // byte moved (in this send() or before it) a slice ago or earlier.
+        now = monotonic_ms();
+        if (moved_ms < 0 || r.head_sent + r.body_sent != sent) moved_ms = now - slice_ms;
+        if (now - moved_ms < send_ms) continue;
+        spdlog::debug("worker {}: {}: no progress for {} ms; closing", ctx_.id, res.op, send_ms);
         return;
       }
       if (res.status == send_status::failed) {
@@ -276,7 +311,8 @@ void blocking_engine::serve(conn_thread& t) {
           spdlog::debug("worker {}: {}: {}", ctx_.id, res.op, std::strerror(res.err));
         return;
       }
-      t.out->release(r.scratch);
+      out_->release(r.scratch);
+      moved_ms = -1;
       const bool lingers = c.linger_on_close();
       if (c.reply_sent()) {
         if (lingers) linger(t);
@@ -374,7 +410,10 @@ void blocking_engine::end_all(std::unique_lock<std::mutex>& lock) {
   for (auto& t : threads_) t->handed.notify_one();
   lock.unlock();
   for (auto& t : threads_)
-    if (t->th.joinable()) t->th.join();
+    if (t->started) {
+      pthread_join(t->th, nullptr);
+      t->started = false;
+    }
 }
 
 }  // namespace zc

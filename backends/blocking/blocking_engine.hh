@@ -10,7 +10,9 @@
 
 #include "backends/engine.hh"
 #include "backends/registry.hh"
+#include "backends/sender.hh"
 #include "backends/worker.hh"
+#include "server/file_cache.hh"
 
 namespace zc {
 
@@ -20,12 +22,20 @@ namespace zc {
 // recv and send, so every wait for a request is a sleep in the kernel and
 // every request a wake-up: the context switches epoll and io_uring remove.
 //
-// The protocol core is single-threaded by design (the file cache counts
-// references without atomics), so each connection thread owns a complete
-// set: connection, file cache, handler and sender. A thread whose
+// Each connection thread owns its connection and handler. The worker's
+// file cache is one, shared by its threads (cache_sharing::threads: a
+// mutex and atomic reference counts), so the descriptors it keeps are
+// bounded by its budget, not multiplied by the threads; the sender is one
+// too (only splice's pipe pool has state, and it locks). A thread whose
 // connection has closed parks and serves the next one, instead of ending:
 // thread count stays at the peak number of connections, and so do the
 // per-thread counter blocks, which are never freed.
+//
+// Threads get 64 KiB stacks, not the 8 MiB default reservation: nothing on
+// a connection thread's path keeps more than a few KiB on its stack. The
+// connection limit is the same as the other engines' (one descriptor per
+// connection); a thread that cannot be made is a 503, like a connection
+// over the limit.
 class blocking_engine final : public engine {
  public:
   blocking_engine(worker_context ctx, std::string sender);
@@ -43,6 +53,7 @@ class blocking_engine final : public engine {
   void accept_ready(std::int64_t now);
   void start(int fd, const sockaddr_storage& peer);
   void refuse(int fd);
+  static void* thread_entry(void* arg);
   void thread_main(conn_thread& t);
   void serve(conn_thread& t);
   void linger(conn_thread& t);
@@ -51,8 +62,9 @@ class blocking_engine final : public engine {
 
   worker_context ctx_;
   const config& cfg_;
-  std::string sender_;   // each connection thread makes its own sender by this name
-  sys::unique_fd wake_;  // eventfd: stop() writes, the acceptor's poll wakes
+  file_cache cache_;             // shared by every connection thread of this worker
+  std::unique_ptr<sender> out_;  // the same
+  sys::unique_fd wake_;          // eventfd: stop() writes, the acceptor's poll wakes
   std::atomic<bool> stop_requested_{false};
   // Set (under mu_) when the drain begins; connection threads read it
   // without the lock before each wait for a request and after each reply.
