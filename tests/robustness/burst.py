@@ -9,8 +9,10 @@ is the burst the server must survive, and nothing here needs a lock.
 from __future__ import annotations
 
 import errno
+import os
 import re
 import selectors
+import signal
 import socket
 import struct
 import time
@@ -63,10 +65,17 @@ class Result:
         return "\n".join(lines)
 
 
-def run(port, urls, contents, timeout=60.0, explain=None):
+def run(port, urls, contents, timeout=60.0, explain=None, stop_pid=None):
     """Opens len(urls) connections at once to 127.0.0.1:port, connection i
     asking for urls[i]; contents maps a URL to its bytes. Returns a Result.
-    explain(url, got_chunk, start) says why a body chunk is wrong."""
+    explain(url, got_chunk, start) says why a body chunk is wrong.
+
+    With stop_pid, that process (the server) is stopped (SIGSTOP) while the
+    connections are made and the requests sent, and continued after: the
+    kernel completes the handshakes and queues the requests meanwhile, so
+    the server wakes to every connection and every request at once, as
+    after a pause of any kind (a busy CPU, a page fault storm, a debugger).
+    Otherwise a server that keeps up sees them a few dozen at a time."""
     sel = selectors.DefaultSelector()
     conns = []
     result = Result()
@@ -93,19 +102,6 @@ def run(port, urls, contents, timeout=60.0, explain=None):
         except OSError:
             pass
         c.sock.close()
-
-    pending = len(urls)
-    for url in urls:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        c = Conn(s, url, contents[url])
-        rc = s.connect_ex(("127.0.0.1", port))
-        if rc not in (0, errno.EINPROGRESS):
-            conns.append(c)
-            fail(c, "connect", errno.errorcode.get(rc, str(rc)))
-            continue
-        sel.register(s, selectors.EVENT_WRITE, c)
-        conns.append(c)
 
     def on_body(c, chunk):
         n = min(len(chunk), c.length - c.got)
@@ -154,33 +150,61 @@ def run(port, urls, contents, timeout=60.0, explain=None):
         elif rest:
             on_body(c, rest)
 
-    # Every connection is established first and only then does each send
-    # its request, in one tight loop: the server finds thousands of
-    # requests waiting at once and must queue thousands of replies in one
-    # turn of its loop, which is what overflows a submission queue.
-    connecting = pending
-    while connecting and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
-            c = key.data
-            if c.done or c.sent:
+    def connect_and_send():
+        for url in urls:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            c = Conn(s, url, contents[url])
+            rc = s.connect_ex(("127.0.0.1", port))
+            if rc not in (0, errno.EINPROGRESS):
+                conns.append(c)
+                fail(c, "connect", errno.errorcode.get(rc, str(rc)))
                 continue
-            err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                fail(c, "connect", errno.errorcode.get(err, str(err)))
-            else:
-                sel.modify(c.sock, selectors.EVENT_READ, c)
-                c.sent = -1  # connected, request not sent yet
-            connecting -= 1
-    for c in conns:
-        if c.done or c.sent != -1:
-            continue
-        try:
-            c.sent = c.sock.send(c.request)
-        except OSError as e:
-            fail(c, "send", str(e))
-            continue
-        if c.sent != len(c.request):
-            fail(c, "send", f"only {c.sent} request bytes fit in an empty socket buffer")
+            sel.register(s, selectors.EVENT_WRITE, c)
+            conns.append(c)
+
+        # Every connection is established first and only then does each send
+        # its request, in one tight loop: the server finds thousands of
+        # requests waiting at once and must queue thousands of replies in one
+        # turn of its loop, which is what overflows a submission queue.
+        # Loopback handshakes complete in the kernel even while the server
+        # is stopped; 10 s is room for the few SYNs a full backlog drops.
+        connect_deadline = min(deadline, time.monotonic() + 10)
+        connecting = pending
+        while connecting and time.monotonic() < connect_deadline:
+            for key, _ in sel.select(timeout=0.5):
+                c = key.data
+                if c.done or c.sent:
+                    continue
+                err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    fail(c, "connect", errno.errorcode.get(err, str(err)))
+                else:
+                    sel.modify(c.sock, selectors.EVENT_READ, c)
+                    c.sent = -1  # connected, request not sent yet
+                connecting -= 1
+        for c in conns:
+            if c.done:
+                continue
+            if c.sent != -1:
+                fail(c, "connect", "not established within 10 s")
+                continue
+            try:
+                c.sent = c.sock.send(c.request)
+            except OSError as e:
+                fail(c, "send", str(e))
+                continue
+            if c.sent != len(c.request):
+                fail(c, "send", f"only {c.sent} request bytes fit in an empty socket buffer")
+
+    pending = len(urls)
+    if stop_pid is not None:
+        os.kill(stop_pid, signal.SIGSTOP)
+    try:
+        connect_and_send()
+    finally:
+        if stop_pid is not None:
+            os.kill(stop_pid, signal.SIGCONT)
 
     while pending and time.monotonic() < deadline:
         for key, events in sel.select(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
