@@ -41,7 +41,12 @@ constexpr std::size_t discard_size = 4096;
 // A connection thread's stack: its deepest path (handler, resolver, a
 // sender, a log line) uses a few KiB; glibc takes static TLS (the counters,
 // about 4 KiB) from the same allocation.
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer pads every frame with red zones: give it room.
+constexpr std::size_t thread_stack = 1024 * 1024;
+#else
 constexpr std::size_t thread_stack = 64 * 1024;
+#endif
 // SO_SNDTIMEO is set to this fraction of server.send_timeout; see serve().
 constexpr std::int64_t send_slices = 8;
 
