@@ -4,6 +4,7 @@
 // happened.
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -67,6 +68,12 @@ void prep_linked_head(sqe_source& q, fd_ref sock, const reply& r, std::uint64_t 
   sqe->flags |= IOSQE_IO_LINK;
 }
 
+std::uint64_t descriptor_limit() noexcept {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1u << 20;
+  return r.rlim_cur;
+}
+
 // The mapped file must still hold the bytes about to leave: past a new end
 // of file, the last page's tail reads as zeros rather than faulting.
 bool still_holds(const reply& r, std::uint64_t len, int* err) {
@@ -101,6 +108,31 @@ class base_sender : public uring_sender {
     sqe->flags |= IOSQE_IO_LINK;
     push(u.step, op::read_file, want);
     return want;
+  }
+
+  // A step of read_write: what is staged (or a READ of the next chunk,
+  // linked), after the rest of the head if any, each as its own send.
+  int prep_read_send(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud) {
+    send_scratch& s = r.scratch;
+    const std::uint64_t left = r.length - r.body_sent;
+    std::size_t staged = s.buf_len - s.buf_off;
+    const char* from = s.buf.get() + s.buf_off;
+    if (staged == 0 && left > 0 && (r.head_sent == 0 || r.head_done())) {
+      staged = prep_staging_read(q, r, u, ud);  // what the linked send carries if the read is whole
+      from = s.buf.get();
+    }
+    if (!r.head_done()) {
+      if (staged > 0)
+        prep_linked_head(q, sock, r, ud, 0);
+      else
+        send_plain(q, sock, ud, r.head.data() + r.head_sent, r.head.size() - r.head_sent);
+      push(u.step, op::send_head, r.head.size() - r.head_sent);
+    }
+    if (staged > 0) {
+      send_plain(q, sock, ud, from, staged);
+      push(u.step, op::send_staged, staged);
+    }
+    return u.step.count;
   }
 
   result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) override {
@@ -172,27 +204,8 @@ class read_write_sender final : public base_sender {
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* /*err*/) override {
     u.step = {};
-    send_scratch& s = r.scratch;
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
-    const std::uint64_t left = r.length - r.body_sent;
-    std::size_t staged = s.buf_len - s.buf_off;
-    const char* from = s.buf.get() + s.buf_off;
-    if (staged == 0 && left > 0 && (r.head_sent == 0 || r.head_done())) {
-      staged = prep_staging_read(q, r, u, ud);  // what the linked send carries if the read is whole
-      from = s.buf.get();
-    }
-    if (!r.head_done()) {
-      if (staged > 0)
-        prep_linked_head(q, sock, r, ud, 0);
-      else
-        send_plain(q, sock, ud, r.head.data() + r.head_sent, r.head.size() - r.head_sent);
-      push(u.step, op::send_head, r.head.size() - r.head_sent);
-    }
-    if (staged > 0) {
-      send_plain(q, sock, ud, from, staged);
-      push(u.step, op::send_staged, staged);
-    }
-    return u.step.count;
+    return prep_read_send(q, sock, r, u, ud);
   }
 };
 
@@ -305,10 +318,18 @@ class send_zc_sender final : public base_sender {
 // submission carries the whole step. Splice has no non-blocking path in
 // io_uring: the kernel hands it to an io-wq worker thread, whose time shows
 // in the process figures.
+//
+// The pool is bounded (pipes_per_worker(), what the descriptor plan
+// reserves). A step that finds it empty reads the next chunk into the
+// staging buffer and sends that instead (read_write's step, its copies
+// counted as such) rather than fail the reply or park it; bytes staged that
+// way are sent before the reply splices again.
 class splice_sender final : public base_sender {
  public:
   // Blocking pipes: the splices run in io-wq workers, which may block.
-  explicit splice_sender(const config& cfg) : base_sender(cfg), pipes_(0, cfg.io.chunk_bytes) {}
+  explicit splice_sender(const config& cfg)
+      : base_sender(cfg),
+        pipes_(0, cfg.io.chunk_bytes, pipes_per_worker(descriptor_limit(), cfg.server.workers)) {}
   std::string_view name() const noexcept override { return "splice"; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
@@ -317,7 +338,10 @@ class splice_sender final : public base_sender {
     if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
     if (r.done()) return 0;
     send_scratch& s = r.scratch;
+    if (s.buf_off < s.buf_len) return prep_read_send(q, sock, r, u, ud);  // staged earlier
     if (!pipes_.acquire(s)) {
+      if (errno == EAGAIN || errno == EMFILE || errno == ENFILE)
+        return prep_read_send(q, sock, r, u, ud);
       *err = errno;
       return -1;
     }
