@@ -30,10 +30,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def press(port, urls, timeout=15.0):
+def press(port, urls, timeout=3.0):
     """One connection per URL at once, each sending its GET; reads what
     comes back (a reply head, a close, a reset) without closing anything.
-    Returns (sockets, status counts, connections closed or refused)."""
+    Returns (sockets, status counts, connections closed or refused).
+    A server may leave connections it has no room for in its listen
+    backlog (io_uring with fixed_files does): those get no answer, and
+    after `timeout` are simply held, as the pressure."""
     sel = selectors.DefaultSelector()
     socks = []
     statuses = {}
