@@ -222,7 +222,10 @@ def start(name: str, args, root: str, run_dir: str, cpu: int | None) -> servers.
     backend = servers.Backend("zcserve", name, sender)
     # Idle connections are held for --idle seconds and the rounds take a
     # while at 18,000 connections: no idle or header timeout may end them.
-    settings = ["server.idle_timeout=10m", "server.header_timeout=10m", *args.zc_set]
+    # server.max_connections (10,000 by default) is raised to the descriptor
+    # limit, as nginx's worker_connections is: the limit is what is measured.
+    settings = ["server.idle_timeout=10m", "server.header_timeout=10m",
+                f"server.max_connections={args.nofile}", *args.zc_set]
     return servers.start_zcserve(args.zcserve, backend, root, run_dir, cpu, settings,
                                  nofile=args.nofile)
 
