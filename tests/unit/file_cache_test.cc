@@ -1,0 +1,147 @@
+// The file cache's descriptor budget: idle entries are closed, entries a
+// reply holds are not, an open that finds no descriptor closes idle entries
+// and tries again, and a cache shared by threads stays consistent.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/file_cache.hh"
+
+namespace zc {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int files = 40;
+
+std::string name(int i) {
+  return "f" + std::to_string(i) + ".txt";
+}
+std::string content(int i) {
+  return "file number " + std::to_string(i) + "\n";
+}
+
+class FileCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/zc-file-cache-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (int i = 0; i < files; ++i) std::ofstream(dir_ / name(i)) << content(i);
+    root_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(root_, 0);
+  }
+  void TearDown() override {
+    ::close(root_);
+    fs::remove_all(dir_);
+  }
+
+  static int open_descriptors() {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd")) n += e.exists() ? 1 : 0;
+    return n;
+  }
+
+  fs::path dir_;
+  int root_ = -1;
+};
+
+TEST_F(FileCache, KeepsNoMoreDescriptorsThanItsCapacity) {
+  const int before = open_descriptors();
+  file_cache cache(root_, 4, 60'000);
+  for (int i = 0; i < files; ++i) {
+    lookup_result r = cache.lookup(name(i), 0);
+    ASSERT_EQ(r.status, 0) << name(i);
+    EXPECT_EQ(r.file->size, content(i).size());
+  }
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_LE(open_descriptors(), before + 4);
+}
+
+TEST_F(FileCache, AnEntryAReplyHoldsKeepsItsDescriptorAndItsPlace) {
+  file_cache cache(root_, 2, 60'000);
+  lookup_result held = cache.lookup(name(0), 0);
+  ASSERT_EQ(held.status, 0);
+  for (int i = 1; i < 10; ++i) ASSERT_EQ(cache.lookup(name(i), 0).status, 0);
+  // Still open, and still the cache's entry: the idle ones went instead.
+  EXPECT_EQ(::fcntl(held.file->fd.get(), F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(cache.lookup(name(0), 0).file.get(), held.file.get());
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST_F(FileCache, AFullCacheOfHeldEntriesServesANewFileWithoutKeepingIt) {
+  file_cache cache(root_, 2, 60'000);
+  lookup_result a = cache.lookup(name(0), 0);
+  lookup_result b = cache.lookup(name(1), 0);
+  lookup_result c = cache.lookup(name(2), 0);
+  ASSERT_EQ(c.status, 0);
+  EXPECT_EQ(c.file->size, content(2).size());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.lookup(name(0), 0).file.get(), a.file.get());
+  EXPECT_EQ(cache.lookup(name(1), 0).file.get(), b.file.get());
+}
+
+TEST_F(FileCache, AnOpenWithoutDescriptorsClosesIdleEntriesAndTriesAgain) {
+  file_cache cache(root_, 100, 60'000);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(cache.lookup(name(i), 0).status, 0);
+  // Every descriptor number below the limit is taken: the next open fails
+  // with EMFILE unless the cache gives some back.
+  rlimit was{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &was), 0);
+  rlimit tight = was;
+  tight.rlim_cur = static_cast<rlim_t>(open_descriptors() + 8);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::dup(0)) >= 0;) fillers.push_back(fd);
+  const int why = errno;
+  lookup_result r = cache.lookup(name(30), 0);
+  for (int fd : fillers) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &was);
+  ASSERT_EQ(why, EMFILE);
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.file->size, content(30).size());
+  EXPECT_LT(cache.size(), 21u);
+}
+
+TEST_F(FileCache, ThreadsSharingOneCacheSeeEveryFileWhole) {
+  file_cache cache(root_, 8, 0, cache_sharing::threads);  // revalidate on every lookup
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<file_ref> held;
+      for (int k = 0; k < 3000; ++k) {
+        const int i = (k * 7 + t * 13) % files;
+        lookup_result r = cache.lookup(name(i), k);
+        if (r.status != 0 || r.file->size != content(i).size()) {
+          ++wrong;
+          continue;
+        }
+        // The mapping is made once, by whichever thread gets there first.
+        const char* m = r.file->mapping();
+        if (m == nullptr || std::string(m, r.file->size) != content(i)) ++wrong;
+        // Hold a few, as replies in flight do, and drop them on this thread.
+        held.push_back(r.file);
+        if (held.size() > 3) held.erase(held.begin());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(cache.size(), 8u);
+}
+
+}  // namespace
+}  // namespace zc
