@@ -146,6 +146,7 @@ opened resolver::open(const std::string& rel) const {
     case EACCES:
     case EPERM:
     case EXDEV:  // RESOLVE_BENEATH: the path tried to leave the root
+    case ENXIO:  // a Unix socket (or a device without its driver): no bytes to serve
       out.status = 403;
       break;
     case EMFILE:  // out of descriptors or kernel memory for now: not the

@@ -1,7 +1,9 @@
 #include "server/resolver.hh"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -402,6 +404,24 @@ TEST_F(ResolverTest, UnreadableFileIs403) {
   const opened o = open("noperm.html");
   EXPECT_EQ(o.status, 403);
   EXPECT_FALSE(o.fd);
+}
+
+// open() of a socket fails with ENXIO. It is a file the root holds but no
+// content to serve, like a FIFO: 403, not the 500 of an unknown failure.
+TEST_F(ResolverTest, UnixSocketIs403) {
+  const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = root_ + "/sock";
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  const opened o = open("sock");
+  EXPECT_EQ(o.status, 403);
+  EXPECT_FALSE(o.fd);
+  ::close(s);
+  ::unlink(path.c_str());
 }
 
 TEST_F(ResolverTest, OpenGoesThroughTheCountedLayer) {
