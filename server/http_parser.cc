@@ -270,7 +270,35 @@ struct seen_fields {
   bool if_modified_since = false;
   bool range = false;
   bool if_range = false;
+  // Transfer-Encoding, over all its lines (they form one list).
+  std::size_t codings = 0;
+  bool chunked_last = false;      // the latest coding listed is chunked
+  bool chunked_not_last = false;  // a coding follows chunked
+  bool other_coding = false;      // a coding other than chunked
 };
+
+void note_codings(std::string_view value, seen_fields& seen) noexcept {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    item = trim_ows(item.substr(0, item.find(';')));  // parameters do not name the coding
+    // Empty list elements are allowed and mean nothing (RFC 9110 §5.6.1).
+    if (!item.empty()) {
+      if (seen.chunked_last) seen.chunked_not_last = true;
+      seen.chunked_last = ieq(item, "chunked");
+      if (!seen.chunked_last) seen.other_coding = true;
+      ++seen.codings;
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Only "100-continue" is defined (RFC 9110 §10.1.1); its digits are
+// compared exactly, as ieq() folds only letters.
+bool is_100_continue(std::string_view v) noexcept {
+  return v.size() == 12 && v.substr(0, 4) == "100-" && ieq(v.substr(4), "continue");
+}
 
 parse_result set_once(bool& seen, std::string_view& field, std::string_view value,
                       std::string_view dup_reason) noexcept {
@@ -298,6 +326,9 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
       break;
     case 5:
       if (ieq(n, "range")) return set_once(seen.range, out.range, v, "duplicate Range");
+      break;
+    case 6:
+      if (ieq(n, "expect") && is_100_continue(v)) out.expect_continue = true;
       break;
     case 8:
       if (ieq(n, "if-range")) return set_once(seen.if_range, out.if_range, v, "duplicate If-Range");
@@ -327,7 +358,10 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
         return set_once(seen.if_modified_since, out.if_modified_since, v,
                         "duplicate If-Modified-Since");
       }
-      if (ieq(n, "transfer-encoding")) out.has_transfer_encoding = true;
+      if (ieq(n, "transfer-encoding")) {
+        out.has_transfer_encoding = true;
+        note_codings(v, seen);
+      }
       break;
     default:
       break;
@@ -379,6 +413,8 @@ void reset_request(request& out) noexcept {
   out.has_content_length = false;
   out.content_length = 0;
   out.has_transfer_encoding = false;
+  out.coding = transfer_coding::none;
+  out.expect_continue = false;
   out.header_count = 0;
 }
 
@@ -457,6 +493,22 @@ parse_result parser::parse(std::string_view buf, request& out) noexcept {
   if (out.has_content_length && out.has_transfer_encoding) {
     return fail(400, "Content-Length with Transfer-Encoding");
   }
+  if (out.has_transfer_encoding) {
+    // RFC 9112 §6.1: an HTTP/1.0 peer may not know the field, so a proxy
+    // before us may have framed this body otherwise.
+    if (out.ver == version::http10) return fail(400, "Transfer-Encoding in HTTP/1.0");
+    // RFC 9112 §6.3: unless chunked comes last, and once, nothing says
+    // where the body ends.
+    if (seen.codings == 0) return fail(400, "empty Transfer-Encoding");
+    if (seen.chunked_not_last) return fail(400, "chunked not the final transfer coding");
+    if (seen.other_coding) {
+      out.coding = transfer_coding::unsupported;
+    } else if (seen.codings > 1) {
+      return fail(400, "chunked applied twice");
+    } else {
+      out.coding = transfer_coding::chunked;
+    }
+  }
   if (out.ver == version::http11 && !out.has_host) return fail(400, "missing Host");
   // RFC 9112 §3.2.2: with absolute-form, the target's authority wins over Host.
   if (!authority.empty()) {
@@ -473,6 +525,144 @@ parse_result parser::parse(std::string_view buf, request& out) noexcept {
   r.status = parse_status::complete;
   r.consumed = head_end;
   return r;
+}
+
+void chunked_decoder::reset(std::uint64_t max_body, std::size_t max_trailer) noexcept {
+  state_ = state::size_first;
+  size_ = 0;
+  body_left_ = max_body;
+  line_ = 0;
+  trailer_left_ = static_cast<std::uint32_t>(
+      std::min<std::size_t>(max_trailer, std::numeric_limits<std::uint32_t>::max()));
+}
+
+chunked_decoder::result chunked_decoder::fail(status st, std::size_t at) noexcept {
+  state_ = state::idle;
+  return {st, at};
+}
+
+chunked_decoder::result chunked_decoder::feed(std::string_view bytes) noexcept {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::size_t i = 0;
+  const std::size_t n = bytes.size();
+  while (i < n) {
+    if (state_ == state::data) {
+      const std::uint64_t take = std::min<std::uint64_t>(size_, n - i);
+      i += static_cast<std::size_t>(take);
+      size_ -= take;
+      if (size_ == 0) state_ = state::data_cr;
+      continue;
+    }
+    const char c = bytes[i++];
+    switch (state_) {
+      case state::size_first:
+      case state::size: {
+        const int d = hex(c);
+        if (d >= 0) {
+          // Past 2^60 the next digit could wrap; no body limit is that high.
+          if (size_ > (std::numeric_limits<std::uint64_t>::max() >> 4)) return fail(status::bad, i);
+          size_ = size_ * 16 + static_cast<std::uint64_t>(d);
+          state_ = state::size;
+        } else if (state_ == state::size_first) {
+          return fail(status::bad, i);
+        } else if (c == '\r') {
+          state_ = state::size_lf;
+        } else if (c == ';') {
+          state_ = state::ext;
+        } else if (is_ows(c)) {
+          state_ = state::size_ws;
+        } else {
+          return fail(status::bad, i);
+        }
+        break;
+      }
+      case state::size_ws:
+        if (c == ';') {
+          state_ = state::ext;
+        } else if (c == '\r') {
+          state_ = state::size_lf;
+        } else if (!is_ows(c)) {
+          return fail(status::bad, i);
+        }
+        break;
+      case state::ext:
+        // Extensions mean nothing to us; any field-value byte may appear
+        // in their quoted strings, CTLs may not.
+        if (c == '\r') {
+          state_ = state::size_lf;
+        } else if (!in(value_byte, c)) {
+          return fail(status::bad, i);
+        }
+        break;
+      case state::size_lf:
+        if (c != '\n') return fail(status::bad, i);
+        line_ = 0;
+        if (size_ == 0) {
+          state_ = state::trailer_start;
+          break;
+        }
+        if (size_ > body_left_) return fail(status::too_large, i);
+        body_left_ -= size_;
+        state_ = state::data;
+        break;
+      case state::data_cr:
+        if (c != '\r') return fail(status::bad, i);
+        state_ = state::data_lf;
+        break;
+      case state::data_lf:
+        if (c != '\n') return fail(status::bad, i);
+        size_ = 0;
+        line_ = 0;
+        state_ = state::size_first;
+        continue;
+        break;
+      case state::trailer_start:
+        if (c == '\r') {
+          state_ = state::final_lf;
+        } else if (in(tchar, c)) {
+          state_ = state::trailer_name;
+        } else {
+          // Whitespace first would be obs-fold, refused as in the head.
+          return fail(status::bad, i);
+        }
+        break;
+      case state::trailer_name:
+        if (c == ':') {
+          state_ = state::trailer_value;
+        } else if (!in(tchar, c)) {
+          return fail(status::bad, i);
+        }
+        break;
+      case state::trailer_value:
+        if (c == '\r') {
+          state_ = state::trailer_lf;
+        } else if (!in(value_byte, c)) {
+          return fail(status::bad, i);
+        }
+        break;
+      case state::trailer_lf:
+        if (c != '\n') return fail(status::bad, i);
+        state_ = state::trailer_start;
+        break;
+      case state::final_lf:
+        if (c != '\n') return fail(status::bad, i);
+        state_ = state::done;
+        return {status::done, i};
+      case state::data:
+      case state::idle:
+      case state::done:
+        return fail(status::bad, i);
+    }
+    if (state_ >= state::size_first && state_ <= state::size_lf && ++line_ > max_line)
+      return fail(status::bad, i);
+    if (state_ >= state::trailer_start && trailer_left_-- == 0) return fail(status::bad, i);
+  }
+  return {status::more, n};
 }
 
 }  // namespace zc::http

@@ -1,5 +1,6 @@
 #include "server/http_parser.hh"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -696,6 +697,178 @@ TEST(HttpParser, ContentLengthWithTransferEncodingIs400) {
       "GET / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n", 400);
 }
 
+transfer_coding coding_of(std::string_view fields) {
+  const std::string buf = "GET / HTTP/1.1\r\nHost: a\r\n" + std::string(fields) + "\r\n";
+  auto req = expect_complete(buf);
+  return req->coding;
+}
+
+TEST(HttpParser, ChunkedAloneIsTheOneCodingDecoded) {
+  EXPECT_EQ(coding_of(""), transfer_coding::none);
+  EXPECT_EQ(coding_of("Transfer-Encoding: chunked\r\n"), transfer_coding::chunked);
+  EXPECT_EQ(coding_of("Transfer-Encoding: CHUNKED\r\n"), transfer_coding::chunked);
+  EXPECT_EQ(coding_of("Transfer-Encoding: , chunked ,\r\n"), transfer_coding::chunked);
+  EXPECT_EQ(coding_of("Transfer-Encoding: gzip\r\n"), transfer_coding::unsupported);
+  EXPECT_EQ(coding_of("Transfer-Encoding: gzip, chunked\r\n"), transfer_coding::unsupported);
+  EXPECT_EQ(coding_of("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
+            transfer_coding::unsupported);
+  EXPECT_EQ(coding_of("Transfer-Encoding: chunkedx\r\n"), transfer_coding::unsupported);
+}
+
+TEST(HttpParser, FramingInDoubtIs400) {
+  const std::string_view h = "GET / HTTP/1.1\r\nHost: a\r\n";
+  expect_reason(std::string(h) + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400,
+                "chunked not the final transfer coding");
+  expect_reason(std::string(h) + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+                400, "chunked not the final transfer coding");
+  expect_reason(std::string(h) + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
+                "chunked not the final transfer coding");
+  expect_reason(std::string(h) + "Transfer-Encoding: \r\n\r\n", 400, "empty Transfer-Encoding");
+  expect_reason(std::string(h) + "Transfer-Encoding: ,\r\n\r\n", 400, "empty Transfer-Encoding");
+  expect_reason("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+                "Transfer-Encoding in HTTP/1.0");
+}
+
+TEST(HttpParser, ExpectContinueIsNoted) {
+  auto expects = [](std::string_view value) {
+    const std::string buf =
+        "GET / HTTP/1.1\r\nHost: a\r\nExpect: " + std::string(value) + "\r\n\r\n";
+    return expect_complete(buf)->expect_continue;
+  };
+  EXPECT_TRUE(expects("100-continue"));
+  EXPECT_TRUE(expects("100-Continue"));
+  EXPECT_FALSE(expects("100-continued"));
+  EXPECT_FALSE(expects("101-continue"));
+  EXPECT_FALSE(expects("something-else"));
+  EXPECT_FALSE(expect_complete("GET / HTTP/1.1\r\nHost: a\r\n\r\n")->expect_continue);
+}
+
+// ------------------------------------------------------------ chunked bodies
+
+constexpr std::uint64_t no_limit = 1 << 20;
+
+// A body with an extension, a quoted extension, trailers, and a pipelined
+// request after it that the decoder must not touch.
+constexpr std::string_view kChunked =
+    "5\r\nhello\r\n"
+    "1A;name=value;q=\"a; b\"\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+    "00A \t;x\r\n0123456789\r\n"
+    "0;last\r\nX-Trailer: yes\r\nX-Empty:\r\n\r\n";
+constexpr std::string_view kNext = "GET /next HTTP/1.1\r\n";
+
+chunked_decoder fresh_decoder(std::uint64_t max_body = no_limit) {
+  chunked_decoder d;
+  d.reset(max_body, 16384);
+  return d;
+}
+
+TEST(ChunkedDecoder, WholeBodyStopsAtItsEnd) {
+  auto d = fresh_decoder();
+  const std::string buf = std::string(kChunked) + std::string(kNext);
+  const auto r = d.feed(buf);
+  EXPECT_EQ(r.st, chunked_decoder::status::done);
+  EXPECT_EQ(r.consumed, kChunked.size());
+  EXPECT_FALSE(d.active());
+}
+
+TEST(ChunkedDecoder, EverySplitPointGivesTheSameEnd) {
+  const std::string buf = std::string(kChunked) + std::string(kNext);
+  for (std::size_t cut = 0; cut <= kChunked.size(); ++cut) {
+    SCOPED_TRACE("split at " + std::to_string(cut));
+    auto d = fresh_decoder();
+    const auto a = d.feed(std::string_view(buf).substr(0, cut));
+    if (cut < kChunked.size()) {
+      ASSERT_EQ(a.st, chunked_decoder::status::more);
+      ASSERT_EQ(a.consumed, cut);
+      EXPECT_TRUE(d.active());
+      const auto b = d.feed(std::string_view(buf).substr(cut));
+      EXPECT_EQ(b.st, chunked_decoder::status::done);
+      EXPECT_EQ(cut + b.consumed, kChunked.size());
+    } else {
+      EXPECT_EQ(a.st, chunked_decoder::status::done);
+      EXPECT_EQ(a.consumed, kChunked.size());
+    }
+  }
+}
+
+TEST(ChunkedDecoder, ByteByByte) {
+  auto d = fresh_decoder();
+  for (std::size_t i = 0; i < kChunked.size(); ++i) {
+    const auto r = d.feed(kChunked.substr(i, 1));
+    ASSERT_EQ(r.consumed, 1u) << "at " << i;
+    ASSERT_EQ(r.st, i + 1 == kChunked.size() ? chunked_decoder::status::done
+                                             : chunked_decoder::status::more)
+        << "at " << i;
+  }
+}
+
+chunked_decoder::status status_of(std::string_view body, std::uint64_t max_body = no_limit) {
+  auto d = fresh_decoder(max_body);
+  return d.feed(body).st;
+}
+
+TEST(ChunkedDecoder, MalformedFramingIsBad) {
+  const chunked_decoder::status bad = chunked_decoder::status::bad;
+  EXPECT_EQ(status_of("\r\n"), bad);                     // no size
+  EXPECT_EQ(status_of("zz\r\n"), bad);                   // not hex
+  EXPECT_EQ(status_of("-5\r\n"), bad);                   // sign
+  EXPECT_EQ(status_of("0x5\r\n"), bad);                  // prefix
+  EXPECT_EQ(status_of("1 2\r\n"), bad);                  // space inside the size
+  EXPECT_EQ(status_of("5\nhello\r\n"), bad);             // bare LF after the size
+  EXPECT_EQ(status_of("5\rhello\r\n"), bad);             // CR without LF
+  EXPECT_EQ(status_of("5\r\nhelloX\r\n"), bad);          // data longer than its size
+  EXPECT_EQ(status_of("5\r\nhello\n"), bad);             // bare LF after the data
+  EXPECT_EQ(status_of("5;a=\x01\r\n"), bad);             // control byte in an extension
+  EXPECT_EQ(status_of("5;a\nb\r\n"), bad);               // LF in an extension
+  EXPECT_EQ(status_of("0\r\nNoColon\r\n\r\n"), bad);     // trailer without a name
+  EXPECT_EQ(status_of("0\r\n: v\r\n\r\n"), bad);         // empty trailer name
+  EXPECT_EQ(status_of("0\r\nA: b\r\n c\r\n\r\n"), bad);  // obs-fold in trailers
+  EXPECT_EQ(status_of("0\r\nA: \x7f\r\n\r\n"), bad);     // DEL in a trailer value
+  EXPECT_EQ(status_of("0\r\n\n"), bad);                  // bare LF ends the body
+}
+
+TEST(ChunkedDecoder, SizeOverflowIsBadNotWrapped) {
+  EXPECT_EQ(status_of("10000000000000005\r\n"), chunked_decoder::status::bad);
+  EXPECT_EQ(status_of("ffffffffffffffffff\r\n"), chunked_decoder::status::bad);
+  // Sixteen digits fit; the limit then says no.
+  EXPECT_EQ(status_of("0fffffffffffffff\r\n"), chunked_decoder::status::too_large);
+  // Leading zeros are only zeros.
+  EXPECT_EQ(status_of("00000000000000000000005\r\nhello\r\n0\r\n\r\n"),
+            chunked_decoder::status::done);
+}
+
+TEST(ChunkedDecoder, BodyLimitCountsDataOfAllChunks) {
+  EXPECT_EQ(status_of("a\r\n0123456789\r\n0\r\n\r\n", 10), chunked_decoder::status::done);
+  EXPECT_EQ(status_of("b\r\n", 10), chunked_decoder::status::too_large);
+  EXPECT_EQ(status_of("6\r\n012345\r\n5\r\n", 10), chunked_decoder::status::too_large);
+  // Refused when the size line ends, before any of the data is read.
+  auto d = fresh_decoder(10);
+  const auto r = d.feed("b\r\n0123");
+  EXPECT_EQ(r.st, chunked_decoder::status::too_large);
+  EXPECT_EQ(r.consumed, 3u);
+  EXPECT_FALSE(d.active());
+}
+
+TEST(ChunkedDecoder, LongLinesAndTrailersAreCapped) {
+  const std::string ext = "5;" + std::string(chunked_decoder::max_line, 'x') + "\r\n";
+  EXPECT_EQ(status_of(ext), chunked_decoder::status::bad);
+  const std::string zeros(chunked_decoder::max_line + 1, '0');
+  EXPECT_EQ(status_of(zeros), chunked_decoder::status::bad);
+  auto d = chunked_decoder();
+  d.reset(no_limit, 64);
+  const std::string trailer = "0\r\nX: " + std::string(64, 'y') + "\r\n\r\n";
+  EXPECT_EQ(d.feed(trailer).st, chunked_decoder::status::bad);
+}
+
+TEST(ChunkedDecoder, ResetStartsAnotherBody) {
+  auto d = fresh_decoder();
+  EXPECT_EQ(d.feed("zz").st, chunked_decoder::status::bad);
+  EXPECT_FALSE(d.active());
+  d.reset(no_limit, 16384);
+  EXPECT_TRUE(d.active());
+  EXPECT_EQ(d.feed("0\r\n\r\n").st, chunked_decoder::status::done);
+}
+
 // ------------------------------------------------------------ keep-alive
 
 bool keep_alive_of(std::string_view version, std::string_view connection_lines) {
@@ -749,17 +922,23 @@ TEST(HttpParser, RequestFieldsAreResetBetweenParses) {
   EXPECT_EQ(req->header_count, 1u);
 
   p.reset();
-  ASSERT_EQ(p.parse("GET / HTTP/1.0\r\nTransfer-Encoding: x\r\n\r\n", *req).status,
+  ASSERT_EQ(p.parse("GET / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: x\r\n"
+                    "Expect: 100-continue\r\n\r\n",
+                    *req)
+                .status,
             parse_status::complete);
-  EXPECT_FALSE(req->has_host);
-  EXPECT_EQ(req->host, "");
+  EXPECT_EQ(req->host, "b");
   EXPECT_FALSE(req->has_content_length);
   EXPECT_EQ(req->content_length, 0u);
   EXPECT_TRUE(req->has_transfer_encoding);
+  EXPECT_EQ(req->coding, transfer_coding::unsupported);
+  EXPECT_TRUE(req->expect_continue);
 
   p.reset();
   ASSERT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", *req).status, parse_status::complete);
   EXPECT_FALSE(req->has_transfer_encoding);
+  EXPECT_EQ(req->coding, transfer_coding::none);
+  EXPECT_FALSE(req->expect_continue);
   EXPECT_TRUE(req->keep_alive);
   EXPECT_EQ(req->ver, version::http11);
 }
