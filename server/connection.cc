@@ -12,6 +12,8 @@ namespace {
 // Most request heads fit in 4 KiB; the buffer grows to the configured
 // limit only for the few that do not.
 constexpr std::size_t initial_buffer = 4096;
+
+constexpr std::string_view continue_head = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
 connection::connection(const config& cfg, handler& h)
@@ -24,8 +26,10 @@ void connection::reset() noexcept {
   parser_.reset();
   start_ = end_ = 0;
   discard_ = 0;
+  head_len_ = 0;
+  chunked_ = {};
   reply_.clear();
-  replying_ = linger_ = stopping_ = false;
+  replying_ = interim_ = continue_sent_ = linger_ = stopping_ = false;
   requests_ = 0;
   peer = {};
 }
@@ -63,52 +67,114 @@ connection::step connection::advance(std::int64_t now_ms) {
     discard_ -= take;
     if (discard_ > 0) return step::need_input;
   }
+  if (chunked_.active()) return read_chunked(now_ms);
   if (start_ == end_) return step::need_input;
 
-  http::parse_result res = parser_.parse({buf_.get() + start_, end_ - start_}, req_);
+  http::request& req = req_;
+  http::parse_result res = parser_.parse({buf_.get() + start_, end_ - start_}, req);
   if (res.status == http::parse_status::incomplete) return step::need_input;
-
-  replying_ = true;
   if (res.status == http::parse_status::error) {
+    replying_ = true;
     linger_ = true;
     handler_.error(res.http_status, reply_, true);
-    log_access(false);
+    log_access(nullptr);
     return step::send;
   }
-  start_ += res.consumed;
   parser_.reset();
+  return start_request(req, res.consumed, now_ms);
+}
+
+connection::step connection::start_request(const http::request& req, std::size_t head_len,
+                                           std::int64_t now_ms) {
+  const bool chunked = req.coding == http::transfer_coding::chunked;
+  // RFC 9110 §10.1.1: 100 (Continue) only to an HTTP/1.1 client that asked,
+  // for a body it has not begun to send, and only if it will be read: a
+  // body we refuse (413, 501) or would not wait for (a close after the
+  // reply) is answered at once with the final reply, which says close.
+  if (req.expect_continue && !continue_sent_ && req.ver == http::version::http11 &&
+      (chunked || req.content_length > 0) && end_ - start_ == head_len && req.keep_alive &&
+      !stopping_ && req.coding != http::transfer_coding::unsupported &&
+      req.content_length <= cfg_.server.max_body) {
+    // The head stays buffered and is parsed again once the 100 is out;
+    // the request object does not outlive this call.
+    continue_sent_ = true;
+    interim_ = true;
+    replying_ = true;
+    reply_.status = 100;
+    reply_.head.assign(continue_head);
+    return step::send;
+  }
+  if (chunked) {
+    head_len_ = head_len;
+    chunked_.reset(cfg_.server.max_body, cfg_.server.max_header_bytes);
+    return read_chunked(now_ms);
+  }
+  start_ += head_len;
+  if (req.coding == http::transfer_coding::unsupported) return finish_request(&req, 501, now_ms);
+  if (req.content_length > cfg_.server.max_body) return finish_request(&req, 413, now_ms);
+  discard_ = req.content_length;
+  return finish_request(&req, 0, now_ms);
+}
+
+connection::step connection::read_chunked(std::int64_t now_ms) {
+  const std::size_t body = start_ + head_len_;
+  const http::chunked_decoder::result r = chunked_.feed({buf_.get() + body, end_ - body});
+  // Decoded bytes are dropped: what follows them (more of the body, or the
+  // next request) moves up against the head, which must stay whole.
+  std::memmove(buf_.get() + body, buf_.get() + body + r.consumed, end_ - body - r.consumed);
+  end_ -= r.consumed;
+  if (r.st == http::chunked_decoder::status::more) return step::need_input;
+
+  int error_status = 0;
+  if (r.st == http::chunked_decoder::status::bad) error_status = 400;
+  if (r.st == http::chunked_decoder::status::too_large) error_status = 413;
+  // The same bytes parsed before: the same complete head.
+  http::request& req = req_;
+  const http::parse_result res = parser_.parse({buf_.get() + start_, head_len_}, req);
+  parser_.reset();
+  if (res.status != http::parse_status::complete) error_status = 500;
+  start_ += head_len_;
+  head_len_ = 0;
+  return finish_request(&req, error_status, now_ms);
+}
+
+connection::step connection::finish_request(const http::request* req, int error_status,
+                                            std::int64_t now_ms) {
+  continue_sent_ = false;
+  replying_ = true;
   ++requests_;
-  if (req_.has_transfer_encoding) {
-    // A GET or HEAD has no use for a body; rather than decode chunked
-    // framing just to drop it, refuse and close (RFC 9112 §6.1 permits).
+  if (error_status != 0) {
+    // Refused with the body unread or its framing lost: close, and linger
+    // so that what the peer still sends cannot reset the reply away.
     linger_ = true;
-    handler_.error(501, reply_, true, req_.verb == http::method::head);
-  } else if (req_.content_length > cfg_.server.max_body) {
-    linger_ = true;
-    handler_.error(413, reply_, true, req_.verb == http::method::head);
+    handler_.error(error_status, reply_, true, req->verb == http::method::head);
   } else {
-    discard_ = req_.content_length;
-    handler_.handle(req_, reply_, now_ms);
+    handler_.handle(*req, reply_, now_ms);
   }
   if (stopping_) reply_.close_after = true;
-  log_access(true);
+  // A body not yet read in full and a close after the reply: unread bytes
+  // at close would make the kernel send RST, which can destroy the reply.
+  if (reply_.close_after && discard_ > end_ - start_) linger_ = true;
+  log_access(req);
   return step::send;
 }
 
 bool connection::reply_sent() noexcept {
   auto& c = sys::counters();
-  c.requests.add(1);
+  // A 100 (Continue) is a response but not a request served.
+  if (!interim_) c.requests.add(1);
   if (reply_.status >= 100 && reply_.status < 600)
     c.responses[static_cast<std::size_t>(reply_.status / 100 - 1)].add(1);
   c.bytes_sent.add(reply_.head.size() + reply_.length);
   const bool close = reply_.close_after;
   replying_ = false;
+  interim_ = false;
   reply_.clear();
   return close;
 }
 
-void connection::log_access(bool parsed) {
-  if (auto* log = access_log()) log_access_line(*log, peer, parsed ? &req_ : nullptr, reply_);
+void connection::log_access(const http::request* req) {
+  if (auto* log = access_log()) log_access_line(*log, peer, req, reply_);
 }
 
 }  // namespace zc

@@ -3,7 +3,9 @@
 // The per-connection protocol state machine every engine drives. It owns the
 // input buffer, the parser and the reply in progress, and knows nothing of
 // sockets: an engine reads bytes into read_space(), calls advance(), and when
-// told to send hands reply() to its sender, then calls reply_sent().
+// told to send hands reply() to its sender, then calls reply_sent(). A reply
+// may be an interim 100 (Continue); the engine need not know: reply_sent()
+// then keeps the connection and advance() goes on with the same request.
 
 #include <sys/socket.h>
 
@@ -44,7 +46,9 @@ class connection {
   bool reply_sent() noexcept;
 
   // The peer closed its side: whatever is buffered will never complete.
-  bool has_partial_request() const noexcept { return end_ > start_ || discard_ > 0; }
+  bool has_partial_request() const noexcept {
+    return end_ > start_ || discard_ > 0 || chunked_.active();
+  }
   bool replying() const noexcept { return replying_; }
   // True after a reply whose request was not (or could not be) read in full:
   // the peer may still be sending, so close with a lingering shutdown, not a
@@ -59,7 +63,10 @@ class connection {
   sockaddr_storage peer{};
 
  private:
-  void log_access(bool parsed);
+  step start_request(const http::request& req, std::size_t head_len, std::int64_t now_ms);
+  step read_chunked(std::int64_t now_ms);
+  step finish_request(const http::request* req, int error_status, std::int64_t now_ms);
+  void log_access(const http::request* req);
 
   const config& cfg_;
   handler& handler_;
@@ -70,8 +77,14 @@ class connection {
   std::size_t start_ = 0;      // first unconsumed byte
   std::size_t end_ = 0;        // one past the last buffered byte
   std::uint64_t discard_ = 0;  // request body bytes still to drop
+  // A chunked body is read before the reply is chosen (its size decides
+  // between 200 and 413), so its head stays buffered at start_ meanwhile.
+  std::size_t head_len_ = 0;
+  http::chunked_decoder chunked_;
   reply reply_;
   bool replying_ = false;
+  bool interim_ = false;        // reply_ is a 100 (Continue), the request still to come
+  bool continue_sent_ = false;  // ... and it has been sent for the head at start_
   bool linger_ = false;
   bool stopping_ = false;
   std::uint64_t requests_ = 0;
