@@ -101,9 +101,11 @@ void admin_server::run() {
     // The figures are an instrument beside the server: whatever goes wrong
     // while taking or serving them is logged, never the end of the process.
     try {
-      if (monotonic_ms() >= next_tick) {
+      if (const std::int64_t now = monotonic_ms(); now >= next_tick) {
+        // Due again one tick later even if this one throws (out of memory):
+        // retrying at once would fail at once, and fill the log.
+        next_tick = std::max(next_tick + tick_ms, now + 1);
         tick();
-        next_tick += tick_ms;
       }
       if (nfds == 2 && (fds[1].revents & POLLIN)) {
         int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
