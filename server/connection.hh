@@ -55,6 +55,8 @@ class connection {
   // plain close that would answer its data with a reset and destroy the reply.
   bool linger_on_close() const noexcept { return linger_; }
   std::uint64_t requests() const noexcept { return requests_; }
+  // Bytes held for input; 0 whenever nothing is buffered.
+  std::size_t buffer_capacity() const noexcept { return cap_; }
 
   // Stop after the reply in progress (graceful shutdown).
   void finish_after_current() noexcept;
@@ -66,12 +68,14 @@ class connection {
   step start_request(const http::request& req, std::size_t head_len, std::int64_t now_ms);
   step read_chunked(std::int64_t now_ms);
   step finish_request(const http::request* req, int error_status, std::int64_t now_ms);
+  void release_idle() noexcept;
   void log_access(const http::request* req);
 
   const config& cfg_;
   handler& handler_;
   http::parser parser_;
-  http::request req_;
+  // Held only while bytes are buffered: an idle keep-alive connection
+  // keeps no buffer at all (allocated again by the next read_space()).
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;
   std::size_t start_ = 0;      // first unconsumed byte

@@ -1,7 +1,18 @@
-// Ranges and conditional requests (RFC 9110 §13, §14), and HTTP dates.
+// Ranges and conditional requests (RFC 9110 §13, §14), HTTP dates, and the
+// connection state machine that drives the handler.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
+#include "server/config.hh"
+#include "server/connection.hh"
+#include "server/file_cache.hh"
+#include "server/handler.hh"
 #include "server/http_date.hh"
 #include "server/ranges.hh"
 
@@ -125,6 +136,107 @@ TEST(HttpDate, NowIsAValidDateThatRoundTrips) {
   auto t = parse_http_date(now);
   ASSERT_TRUE(t.has_value());
   EXPECT_GT(*t, 1'600'000'000);
+}
+
+// ------------------------------------------------------------ connection
+
+// A connection driven the way an engine drives it, with no socket: bytes
+// go into read_space(), replies come out of current().
+class ConnectionTest : public ::testing::Test {
+ protected:
+  ConnectionTest()
+      : root_(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)),
+        cache_(root_, 16, 1000),
+        handler_(cfg_, cache_),
+        conn_(cfg_, handler_) {}
+  ~ConnectionTest() override { ::close(root_); }
+
+  void feed(std::string_view bytes) {
+    std::span<char> space = conn_.read_space();
+    ASSERT_GE(space.size(), bytes.size());
+    std::memcpy(space.data(), bytes.data(), bytes.size());
+    conn_.commit(bytes.size());
+  }
+
+  // Sends the reply advance() asked for; returns its status.
+  int reply() {
+    EXPECT_EQ(conn_.advance(0), connection::step::send);
+    const int status = conn_.current().status;
+    EXPECT_FALSE(conn_.reply_sent());
+    return status;
+  }
+
+  config cfg_;
+  int root_;
+  file_cache cache_;
+  handler handler_;
+  connection conn_;
+};
+
+// The parsed request (4 KiB with its header slots) is not part of it, nor
+// is the input buffer: what every idle keep-alive connection costs.
+TEST_F(ConnectionTest, StaysSmall) {
+  EXPECT_LE(sizeof(connection), 512u);
+}
+
+TEST_F(ConnectionTest, IdleConnectionHoldsNoBuffers) {
+  feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_GT(conn_.buffer_capacity(), 0u);
+  EXPECT_EQ(reply(), 403);  // "/" has no index.html
+  EXPECT_EQ(conn_.advance(0), connection::step::need_input);
+  EXPECT_EQ(conn_.buffer_capacity(), 0u);
+  EXPECT_LT(conn_.current().head.capacity(), 32u);
+  EXPECT_FALSE(conn_.has_partial_request());
+  // And it serves the next request as the first.
+  feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(conn_.requests(), 2u);
+}
+
+TEST_F(ConnectionTest, BufferStaysWhileRequestsAreQueued) {
+  feed("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /");
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(conn_.advance(0), connection::step::need_input);
+  EXPECT_GT(conn_.buffer_capacity(), 0u);
+  EXPECT_TRUE(conn_.has_partial_request());
+}
+
+TEST_F(ConnectionTest, ExpectContinueGetsAnInterimReplyFirst) {
+  feed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(conn_.advance(0), connection::step::send);
+  EXPECT_EQ(conn_.current().status, 100);
+  EXPECT_EQ(conn_.current().head, "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_EQ(conn_.current().body, body_kind::none);
+  EXPECT_FALSE(conn_.reply_sent());
+  EXPECT_EQ(conn_.requests(), 0u);
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(conn_.requests(), 1u);
+  EXPECT_EQ(conn_.advance(0), connection::step::need_input);
+  EXPECT_TRUE(conn_.has_partial_request());  // the body is still to come
+  feed("abcGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(conn_.requests(), 2u);
+}
+
+TEST_F(ConnectionTest, ChunkedBodyIsReadBeforeTheReply) {
+  feed("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  EXPECT_EQ(conn_.advance(0), connection::step::need_input);
+  EXPECT_TRUE(conn_.has_partial_request());
+  feed("lo\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(reply(), 403);
+  EXPECT_EQ(conn_.advance(0), connection::step::need_input);
+  EXPECT_EQ(conn_.buffer_capacity(), 0u);
+}
+
+TEST_F(ConnectionTest, ChunkedBodyOverTheLimitIs413AndLingers) {
+  cfg_.server.max_body = 4;
+  feed("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n");
+  EXPECT_EQ(conn_.advance(0), connection::step::send);
+  EXPECT_EQ(conn_.current().status, 413);
+  EXPECT_TRUE(conn_.linger_on_close());
+  EXPECT_TRUE(conn_.reply_sent());
 }
 
 }  // namespace
