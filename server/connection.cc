@@ -69,9 +69,13 @@ void connection::release_idle() noexcept {
   // the memory goes back until the next read. Thousands of idle keep-alive
   // connections then cost their socket and this object, not 4 KiB each;
   // a busy connection pays one malloc per request, far below a system call.
+  release_input();
+  std::string().swap(reply_.head);
+}
+
+void connection::release_input() noexcept {
   buf_.reset();
   cap_ = start_ = end_ = 0;
-  std::string().swap(reply_.head);
 }
 
 void connection::finish_after_current() noexcept {
@@ -180,6 +184,12 @@ connection::step connection::finish_request(const http::request* req, int error_
   // at close would make the kernel send RST, which can destroy the reply.
   if (reply_.close_after && discard_ > end_ - start_) linger_ = true;
   log_access(req);
+  // The request was the last thing buffered and nothing refers to it now:
+  // the input buffer goes back before the reply leaves, not after, so that
+  // a completion engine with thousands of replies in flight at once (a
+  // burst) does not hold an input buffer for each, and leave the heap that
+  // much larger when they are done.
+  if (start_ == end_) release_input();
   return step::send;
 }
 

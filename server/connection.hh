@@ -69,6 +69,7 @@ class connection {
   step read_chunked(std::int64_t now_ms);
   step finish_request(const http::request* req, int error_status, std::int64_t now_ms);
   void release_idle() noexcept;
+  void release_input() noexcept;
   void log_access(const http::request* req);
 
   const config& cfg_;
