@@ -57,7 +57,7 @@ engine_info asio_engine::descriptor() {
 
 struct asio_engine::conn : timer_node {
   conn(asio::io_context& io, const config& cfg, handler& h) : sock(io), proto(cfg, h) {}
-  tcp::socket sock;
+  tcp_socket sock;
   connection proto;
   // Bumped at every close. A completion carries the number it was started
   // under: Asio ends operations on a closed socket with operation_aborted
@@ -108,10 +108,10 @@ void asio_engine::run() {
 
 void asio_engine::start_accept() {
   acceptor_.async_accept(
-      peer_, [this](const error_code& ec, tcp::socket s) { on_accept(ec, std::move(s)); });
+      peer_, [this](const error_code& ec, tcp_socket s) { on_accept(ec, std::move(s)); });
 }
 
-void asio_engine::on_accept(const error_code& ec, tcp::socket s) {
+void asio_engine::on_accept(const error_code& ec, tcp_socket s) {
   if (draining_ || ec == asio::error::operation_aborted) return;  // the listener is closed
   const std::int64_t now = monotonic_ms();
   if (ec) {
@@ -216,6 +216,29 @@ void asio_engine::drive(conn& c, std::int64_t now) {
 }
 
 void asio_engine::start_read(conn& c) {
+  if (c.proto.has_partial_request()) return read_some(c);
+  // Between requests, wait for readability with no buffer lent to Asio:
+  // the connection has released its input buffer and takes one again only
+  // when bytes are there. An idle keep-alive connection then holds none,
+  // and the speculative recv that would only find EAGAIN is not made.
+  c.sock.async_wait(tcp_socket::wait_read, [this, p = &c, gen = c.gen](const error_code& ec) {
+    if (p->gen != gen) return;
+    if (ec) return close_conn(*p);
+    // The socket is readable: read now, in this handler. An async read
+    // here would complete through Asio's queue, and draining that queue
+    // costs an extra epoll_wait per request.
+    std::span<char> space = p->proto.read_space();
+    error_code rec;
+    const std::size_t n = p->sock.read_some(asio::buffer(space.data(), space.size()), rec);
+    // would_block: a wake-up with nothing to read after all; drive() waits again.
+    if (rec && rec != asio::error::would_block) return close_conn(*p);
+    sys::counters().copied_to_user.add(n);
+    p->proto.commit(n);
+    drive(*p, monotonic_ms());
+  });
+}
+
+void asio_engine::read_some(conn& c) {
   // Asio first tries the read at once (a "speculative" recv) and only on
   // EAGAIN waits for epoll to report the socket readable, then reads again.
   std::span<char> space = c.proto.read_space();

@@ -23,11 +23,13 @@ namespace zc {
 
 // Boost.Asio's reactor in place of a hand-written epoll loop: one
 // io_context per worker, run by the worker thread alone. Asio accepts and
-// reads (async_accept, async_read_some into the connection's buffer); the
-// replies go out through the same readiness senders as on every other
-// engine, called on the socket's native handle, with async_wait(write)
-// when the socket is full. So the two engines differ only in the loop
-// around the same calls, and what Asio adds is what the figures show.
+// reads (async_accept, async_read_some into the connection's buffer, after
+// an async_wait for readability between requests, so that an idle
+// connection lends Asio no buffer); the replies go out through the same
+// readiness senders as on every other engine, called on the socket's
+// native handle, with async_wait(write) when the socket is full. So the
+// two engines differ only in the loop around the same calls, and what Asio
+// adds is what the figures show.
 class asio_engine final : public engine {
  public:
   asio_engine(worker_context ctx, std::unique_ptr<sender> s);
@@ -42,11 +44,18 @@ class asio_engine final : public engine {
  private:
   struct conn;
   using error_code = boost::system::error_code;
+  // Bound to the io_context's own executor, not the type-erased default:
+  // the socket and every operation in flight on it carry their executor,
+  // and the erased one costs some 40 bytes more in each, per connection.
+  using executor = boost::asio::io_context::executor_type;
+  using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor>;
+  using tcp_acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, executor>;
 
   void start_accept();
-  void on_accept(const error_code& ec, boost::asio::ip::tcp::socket s);
+  void on_accept(const error_code& ec, tcp_socket s);
   void drive(conn& c, std::int64_t now);
   void start_read(conn& c);
+  void read_some(conn& c);
   void start_linger(conn& c, std::int64_t now);
   void linger_read(conn& c);
   void close_conn(conn& c);
@@ -65,7 +74,7 @@ class asio_engine final : public engine {
   // them; its destructor drops the handlers still queued without running them.
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  tcp_acceptor acceptor_;
   boost::asio::ip::tcp::endpoint peer_;  // filled by the accept in progress
   // One Asio timer for the whole worker, at the earliest deadline of
   // timers_ (or later); see wake_at().
