@@ -35,7 +35,6 @@ namespace {
 // Accepts per wake-up, so one busy listener cannot delay the stop signal.
 constexpr int accept_batch = 64;
 // Back-off after the process ran out of descriptors.
-constexpr std::int64_t emfile_pause_ms = 100;
 // On the connection thread's stack, which is small (thread_stack).
 constexpr std::size_t discard_size = 4096;
 // A connection thread's stack: its deepest path (handler, resolver, a
@@ -140,11 +139,11 @@ void blocking_engine::run() {
   pollfd fds[2] = {{ctx_.listener.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
   for (;;) {
     int timeout = -1;
-    if (accept_resume_ != 0)
-      timeout = static_cast<int>(
-          std::clamp<std::int64_t>(accept_resume_ - monotonic_ms(), 1, emfile_pause_ms));
+    if (out_of_fds_.active())
+      timeout = static_cast<int>(std::clamp<std::int64_t>(out_of_fds_.resume_at() - monotonic_ms(),
+                                                          1, accept_pause::pause_ms));
     // poll() skips a negative descriptor: the listener sits out a pause.
-    fds[0].fd = accept_resume_ != 0 ? -1 : ctx_.listener.get();
+    fds[0].fd = out_of_fds_.active() ? -1 : ctx_.listener.get();
     int n = sys::poll(fds, 2, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -153,7 +152,7 @@ void blocking_engine::run() {
     }
     if (fds[1].revents != 0) break;  // stop()
     const std::int64_t now = monotonic_ms();
-    if (accept_resume_ != 0 && now >= accept_resume_) accept_resume_ = 0;
+    out_of_fds_.ends(now);
     if (fds[0].revents != 0) accept_ready(now);
   }
   drain();
@@ -169,11 +168,9 @@ void blocking_engine::accept_ready(std::int64_t now) {
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      if (accept_pause::applies(errno)) {
         // The listener stays readable: polling it again at once would spin.
-        spdlog::warn("worker {}: accept4: {}; pausing accepts for {} ms", ctx_.id,
-                     std::strerror(errno), emfile_pause_ms);
-        accept_resume_ = now + emfile_pause_ms;
+        out_of_fds_.begin(ctx_.id, "accept4", errno, now);
         return;
       }
       spdlog::error("worker {}: accept4: {}", ctx_.id, std::strerror(errno));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/accept_pause.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
 #include "backends/sender.hh"
@@ -69,7 +70,7 @@ class blocking_engine final : public engine {
   // Set (under mu_) when the drain begins; connection threads read it
   // without the lock before each wait for a request and after each reply.
   std::atomic<bool> draining_{false};
-  std::int64_t accept_resume_ = 0;  // after EMFILE: accept paused until then (0: not paused)
+  accept_pause out_of_fds_;  // accept failed for want of descriptors or memory
 
   std::mutex mu_;  // guards everything below, and each thread's socket while it closes
   std::condition_variable all_closed_;                 // the drain waits on it for live_ == 0

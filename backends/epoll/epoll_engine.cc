@@ -21,7 +21,6 @@ constexpr int max_events = 256;
 // Accepts per wake-up, so one busy listener cannot starve the connections.
 constexpr int accept_batch = 64;
 // Back-off after the process ran out of descriptors.
-constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
 
 // Tags for the two descriptors that are not connections.
@@ -118,7 +117,7 @@ void epoll_engine::run() {
 int epoll_engine::wait_timeout(std::int64_t now) const {
   std::int64_t next = timers_.next_deadline();
   if (draining_) next = std::min(next, drain_deadline_);
-  if (accept_resume_ != 0) next = std::min(next, accept_resume_);
+  next = std::min(next, out_of_fds_.resume_at());
   return conn_timers::wait_ms(next, now);
 }
 
@@ -130,7 +129,7 @@ void epoll_engine::refuse(int fd) {
 }
 
 void epoll_engine::accept_ready(std::int64_t now) {
-  if (draining_ || accept_resume_ != 0) return;
+  if (draining_ || out_of_fds_.active()) return;
   for (int i = 0; i < accept_batch; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
@@ -139,13 +138,11 @@ void epoll_engine::accept_ready(std::int64_t now) {
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      if (accept_pause::applies(errno)) {
         // The listener is level-triggered and would wake us at once again:
         // take it out of the set for a moment instead of spinning.
-        spdlog::warn("worker {}: accept4: {}; pausing accepts for {} ms", ctx_.id,
-                     std::strerror(errno), emfile_pause_ms);
+        out_of_fds_.begin(ctx_.id, "accept4", errno, now);
         sys::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, ctx_.listener.get(), nullptr);
-        accept_resume_ = now + emfile_pause_ms;
         return;
       }
       spdlog::error("worker {}: accept4: {}", ctx_.id, std::strerror(errno));
@@ -289,8 +286,7 @@ void epoll_engine::linger_read(conn& c) {
 }
 
 void epoll_engine::expire(std::int64_t now) {
-  if (accept_resume_ != 0 && now >= accept_resume_ && !draining_) {
-    accept_resume_ = 0;
+  if (out_of_fds_.ends(now) && !draining_) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &listener_tag;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
@@ -59,7 +60,7 @@ class epoll_engine final : public engine {
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;
-  std::int64_t accept_resume_ = 0;   // after EMFILE: accept paused until then (0: not paused)
+  accept_pause out_of_fds_;          // accept failed for want of descriptors or memory
   std::unique_ptr<char[]> discard_;  // lingering closes read into this
 };
 
