@@ -71,6 +71,11 @@ void connection::release_idle() noexcept {
   // a busy connection pays one malloc per request, far below a system call.
   release_input();
   std::string().swap(reply_.head);
+  // The copying senders' staging buffer, as large as the last file sent
+  // (up to io.chunk_bytes): no bytes are staged between replies, and an
+  // idle connection has no use for it.
+  reply_.scratch.buf.reset();
+  reply_.scratch.buf_cap = 0;
 }
 
 void connection::release_input() noexcept {
