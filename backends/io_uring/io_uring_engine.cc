@@ -200,6 +200,9 @@ void reset_on_close(int fd) noexcept {
   sys::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
 }
 
+// Provided buffers given to the kernel at start; more as connections hold them.
+constexpr unsigned initial_buffers = 64;
+
 unsigned round_up_pow2(unsigned v) {
   unsigned p = 1;
   while (p < v) p <<= 1;
@@ -298,11 +301,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
   reg.bgid = 0;
   if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc != 0)
     throw std::runtime_error(std::string("io_uring_register_buf_ring: ") + std::strerror(-rc));
-  const int mask = io_uring_buf_ring_mask(nbufs_);
-  for (unsigned i = 0; i < nbufs_; ++i)
-    io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(i) * buf_size_, buf_size_,
-                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
-  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(nbufs_));
+  give_buffers(initial_buffers);
   conn_bufs_max_ = std::max(2u, nbufs_ / 32);
   notes_.resize(nbufs_);
 
@@ -483,6 +482,23 @@ void io_uring_engine::arm_recv(conn& c) {
   c.recv_armed = true;
 }
 
+// The kernel takes provided buffers in ring order, so every buffer in the
+// ring is written to (its first page made resident) within a few cycles,
+// however few are in use at once. The ring therefore starts small and is
+// given more only when connections hold half of it, or it ran dry: a
+// worker serving idle keep-alive connections keeps 64 buffers resident, not
+// io.uring.buffers of them.
+void io_uring_engine::give_buffers(unsigned total) noexcept {
+  total = std::min(total, nbufs_);
+  const int mask = io_uring_buf_ring_mask(nbufs_);
+  for (unsigned i = bufs_given_; i < total; ++i)
+    io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(i) * buf_size_, buf_size_,
+                          static_cast<unsigned short>(i), mask, static_cast<int>(i - bufs_given_));
+  if (total > bufs_given_)
+    io_uring_buf_ring_advance(buf_ring_, static_cast<int>(total - bufs_given_));
+  bufs_given_ = std::max(bufs_given_, total);
+}
+
 void io_uring_engine::return_buffer(unsigned bid) noexcept {
   --bufs_held_;
   io_uring_buf_ring_add(buf_ring_, bufs_ + static_cast<std::size_t>(bid) * buf_size_, buf_size_,
@@ -542,7 +558,7 @@ void io_uring_engine::run() {
       ++seen;
     }
     io_uring_cq_advance(&ring_, seen);
-    if (!starved_.empty() && bufs_held_ < nbufs_) {
+    if (!starved_.empty() && bufs_held_ < bufs_given_) {
       // Buffers came back: receive again where the ring had run dry (not
       // before: the receive would fail at once, and the loop would spin).
       std::vector<conn*> again;
@@ -674,7 +690,7 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
   if (!c.recv_armed) c.recv_paused = false;
   if (cqe.res > 0) {
     const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-    ++bufs_held_;
+    if (++bufs_held_ * 2 >= bufs_given_) give_buffers(bufs_given_ * 2);
     // The kernel copied these bytes into our buffer.
     sys::counters().copied_to_user.add(static_cast<std::uint64_t>(cqe.res));
     if (c.closing || c.lingering) {
@@ -684,6 +700,7 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
       if (c.backlog_count >= conn_bufs_max_) pause_recv(c);
     }
   } else if (cqe.res == -ENOBUFS) {
+    give_buffers(bufs_given_ * 2);
     starved_.push_back(&c);
   } else if (cqe.res == -ECANCELED && !c.closing) {
     // pause_recv's cancel: the bytes wait in the socket (and the peer's

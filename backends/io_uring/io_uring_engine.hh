@@ -60,6 +60,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
+  void give_buffers(unsigned total) noexcept;
   void hold_buffer(conn& c, unsigned bid, std::uint32_t len) noexcept;
   void drop_front_buffer(conn& c) noexcept;
   void drop_backlog(conn& c) noexcept;
@@ -88,7 +89,8 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::size_t buf_ring_bytes_ = 0;
   char* bufs_ = nullptr;
   std::size_t bufs_bytes_ = 0;
-  unsigned nbufs_ = 0;
+  unsigned nbufs_ = 0;       // io.uring.buffers: the most the ring is given
+  unsigned bufs_given_ = 0;  // buffers [0, bufs_given_) are in the kernel's ring or held
   unsigned buf_size_ = 0;
   unsigned bufs_held_ = 0;  // provided buffers the kernel filled and we have not given back
   // Per provided buffer, while a connection holds it: what was received in

@@ -51,7 +51,6 @@ struct step_ops {
 struct uring_scratch {
   step_ops step;
   iovec iov[2];
-  msghdr msg{};
 };
 
 enum class result : std::uint8_t { ok, failed };
