@@ -4,7 +4,6 @@
 // happened.
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -66,12 +65,6 @@ void prep_linked_head(sqe_source& q, fd_ref sock, const reply& r, std::uint64_t 
                      MSG_NOSIGNAL | MSG_WAITALL | more);
   target(sqe, sock);
   sqe->flags |= IOSQE_IO_LINK;
-}
-
-std::uint64_t descriptor_limit() noexcept {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1u << 20;
-  return r.rlim_cur;
 }
 
 // The mapped file must still hold the bytes about to leave: past a new end
@@ -328,8 +321,7 @@ class splice_sender final : public base_sender {
  public:
   // Blocking pipes: the splices run in io-wq workers, which may block.
   explicit splice_sender(const config& cfg)
-      : base_sender(cfg),
-        pipes_(0, cfg.io.chunk_bytes, pipes_per_worker(descriptor_limit(), cfg.server.workers)) {}
+      : base_sender(cfg), pipes_(0, cfg.io.chunk_bytes, pipes_per_worker(cfg.server.workers)) {}
   std::string_view name() const noexcept override { return "splice"; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,

@@ -1,6 +1,7 @@
 #include "backends/senders/pipe_pool.hh"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +20,12 @@ constexpr std::size_t max_pipe = 1 << 20;
 std::size_t pipes_per_worker(std::uint64_t nofile, unsigned workers) noexcept {
   const std::uint64_t share = nofile / 128 / std::max(1u, workers);
   return static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 2, 1024));
+}
+
+std::size_t pipes_per_worker(unsigned workers) noexcept {
+  rlimit r{};
+  const bool known = ::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY;
+  return pipes_per_worker(known ? r.rlim_cur : std::uint64_t{1} << 20, workers);
 }
 
 pipe_pool::pipe_pool(int pipe_flags, std::size_t want_bytes, std::size_t max_pipes,

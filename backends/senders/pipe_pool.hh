@@ -30,6 +30,8 @@ namespace zc {
 // one (a pipe is lent for one reply, not for a connection's life), small
 // enough that connections keep nearly all descriptors.
 std::size_t pipes_per_worker(std::uint64_t nofile, unsigned workers) noexcept;
+// The same under this process's RLIMIT_NOFILE now (main has raised it).
+std::size_t pipes_per_worker(unsigned workers) noexcept;
 
 class pipe_pool {
  public:

@@ -1,7 +1,6 @@
 #include "backends/senders/splice.hh"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -11,17 +10,9 @@
 
 namespace zc {
 
-namespace {
-std::uint64_t descriptor_limit() noexcept {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1u << 20;
-  return r.rlim_cur;
-}
-}  // namespace
-
 splice_sender::splice_sender(const config& cfg, bool shared_by_threads)
-    : pipes_(O_NONBLOCK, cfg.io.chunk_bytes,
-             pipes_per_worker(descriptor_limit(), cfg.server.workers), shared_by_threads),
+    : pipes_(O_NONBLOCK, cfg.io.chunk_bytes, pipes_per_worker(cfg.server.workers),
+             shared_by_threads),
       chunk_(cfg.io.chunk_bytes) {}
 
 send_result splice_sender::send(int sock, reply& r) {
