@@ -25,7 +25,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // Back-off after the process ran out of descriptors.
-constexpr std::int64_t emfile_pause_ms = 100;
 constexpr std::size_t discard_size = 16384;
 
 std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
@@ -116,13 +115,11 @@ void asio_engine::on_accept(const error_code& ec, tcp_socket s) {
   const std::int64_t now = monotonic_ms();
   if (ec) {
     const int err = ec.value();
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    if (accept_pause::applies(err)) {
       // Accepting again at once would fail the same way: no accept in
       // flight until the pause ends (on_timer starts the next).
-      spdlog::warn("worker {}: accept: {}; pausing accepts for {} ms", ctx_.id, ec.message(),
-                   emfile_pause_ms);
-      accept_resume_ = now + emfile_pause_ms;
-      return wake_at(accept_resume_);
+      out_of_fds_.begin(ctx_.id, "accept", err, now);
+      return wake_at(out_of_fds_.resume_at());
     }
     spdlog::error("worker {}: accept: {}", ctx_.id, ec.message());
     return start_accept();
@@ -320,10 +317,7 @@ void asio_engine::wake_at(std::int64_t at) {
 }
 
 void asio_engine::on_timer(std::int64_t now) {
-  if (accept_resume_ != 0 && now >= accept_resume_) {
-    accept_resume_ = 0;
-    if (!draining_) start_accept();
-  }
+  if (out_of_fds_.ends(now) && !draining_) start_accept();
   while (timer_node* n = timers_.expired(now)) close_conn(static_cast<conn&>(*n));
   if (draining_ && now >= drain_deadline_) {
     // Replies still in flight after server.shutdown_timeout are cut.
@@ -333,7 +327,7 @@ void asio_engine::on_timer(std::int64_t now) {
   }
   std::int64_t next = timers_.next_deadline();
   if (draining_) next = std::min(next, drain_deadline_);
-  if (accept_resume_ != 0) next = std::min(next, accept_resume_);
+  next = std::min(next, out_of_fds_.resume_at());
   if (next != INT64_MAX) wake_at(next);
 }
 
@@ -344,7 +338,7 @@ void asio_engine::begin_drain() {
   // Stop accepting: new connections are refused by the kernel from here on.
   error_code ec;
   acceptor_.close(ec);
-  accept_resume_ = 0;
+  out_of_fds_ = {};
   for (auto& p : conns_) {
     conn& c = *p;
     if (!c.in_use) continue;

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
@@ -88,7 +89,7 @@ class asio_engine final : public engine {
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;
-  std::int64_t accept_resume_ = 0;   // after EMFILE: accept paused until then (0: not paused)
+  accept_pause out_of_fds_;          // accept failed for want of descriptors or memory
   std::unique_ptr<char[]> discard_;  // lingering closes read into this
 };
 
