@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "backends/sys/counted.hh"
+#include "server/buffer_pool.hh"
 #include "server/log.hh"
 
 namespace zc {
@@ -56,9 +58,9 @@ std::span<char> connection::read_space() {
   }
   if (end_ == cap_ && cap_ < limit) {
     std::size_t ncap = cap_ == 0 ? std::min(initial_buffer, limit) : std::min(cap_ * 2, limit);
-    auto nbuf = std::make_unique<char[]>(ncap);
+    auto nbuf = buffer_pool::take(ncap);
     if (end_ > 0) std::memcpy(nbuf.get(), buf_.get(), end_);
-    buf_ = std::move(nbuf);
+    buffer_pool::give(std::exchange(buf_, std::move(nbuf)), cap_);
     cap_ = ncap;
   }
   return {buf_.get() + end_, cap_ - end_};
@@ -74,12 +76,12 @@ void connection::release_idle() noexcept {
   // The copying senders' staging buffer, as large as the last file sent
   // (up to io.chunk_bytes): no bytes are staged between replies, and an
   // idle connection has no use for it.
-  reply_.scratch.buf.reset();
+  buffer_pool::give(std::move(reply_.scratch.buf), reply_.scratch.buf_cap);
   reply_.scratch.buf_cap = 0;
 }
 
 void connection::release_input() noexcept {
-  buf_.reset();
+  buffer_pool::give(std::move(buf_), cap_);
   cap_ = start_ = end_ = 0;
 }
 

@@ -5,19 +5,24 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "backends/sys/counted.hh"
+#include "server/buffer_pool.hh"
 #include "server/reply.hh"
 
 namespace zc::senders {
 
 // Makes sure the scratch buffer can hold `want` bytes, growing it up to
-// `chunk` (never past): small files do not cost a chunk-sized buffer.
+// `chunk` (never past): small files do not cost a chunk-sized buffer. Only
+// called with nothing staged. Buffers come from and go back to the
+// thread's buffer_pool, so a connection that gives its buffer back when
+// idle does not allocate per request.
 inline void reserve_staging(send_scratch& s, std::size_t want, std::size_t chunk) {
   want = std::min(want, chunk);
   if (s.buf_cap >= want) return;
-  std::size_t cap = std::min(std::max(want, s.buf_cap * 2), chunk);
-  s.buf = std::make_unique<char[]>(cap);
+  const std::size_t cap = std::min(buffer_pool::capacity_for(std::max(want, s.buf_cap * 2)), chunk);
+  buffer_pool::give(std::exchange(s.buf, buffer_pool::take(cap)), s.buf_cap);
   s.buf_cap = cap;
 }
 
