@@ -52,6 +52,9 @@ void read_task_stat(pid_t tid, thread_figures& f) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
   std::ifstream in(path);
+  // Out of descriptors, the open fails: no figures this time. (Iterating a
+  // stream that never opened is also what UBSan's vptr check trips on.)
+  if (!in) return;
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The command name may hold spaces and parentheses: fields start after
   // the last ')'.
