@@ -81,3 +81,21 @@ def disagreements(counts, rel):
                 diff = abs(x - y) / max(abs(x), abs(y), 1)
                 out.append(f"{p}={x} vs {q}={y}: {diff:.2%} apart (allowed {rel:.0%})")
     return out
+
+
+# Calls AddressSanitizer's allocator makes for itself: it maps fresh memory
+# where glibc would reuse a freed block (freed blocks wait in quarantine),
+# so a sanitized build shows more of these than zcserve ever asks for.
+SANITIZER_ALLOCATOR_CALLS = ("mmap", "munmap", "madvise", "mprotect")
+
+
+def is_sanitized(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def sanitizer_excess(strace_calls, wrapper_calls):
+    """How many of the allocator's calls strace saw beyond those the
+    wrapper counted as zcserve's own."""
+    return sum(max(0, strace_calls.get(n, 0) - wrapper_calls.get(n, 0))
+               for n in SANITIZER_ALLOCATOR_CALLS)
