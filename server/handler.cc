@@ -109,11 +109,34 @@ void handler::error(int status, reply& out, bool close_after, bool head_only) {
   }
 }
 
-void handler::redirect_to_directory(const http::request& req, reply& out) {
+namespace {
+// A path's bytes as RFC 3986 allows them in a path (pchar and '/'),
+// anything else percent-encoded.
+void append_path_encoded(std::string& out, std::string_view path) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("-._~!$&'()*+,;=:@/").find(ch) != std::string_view::npos;
+    if (plain) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+}
+}  // namespace
+
+void handler::redirect_to_directory(const http::request& req, std::string_view rel, reply& out) {
   const status_text& s = lookup_status(301);
   start_head(out, 301);
-  out.head.append("Location: ");
-  out.head.append(req.path);
+  // From the normalised path, never the raw target: "//host/../dir" must
+  // not become "//host/../dir/", which a browser reads as another host.
+  // `rel` has no empty segment, so the result starts with exactly one '/'.
+  out.head.append("Location: /");
+  append_path_encoded(out.head, rel);
   out.head.push_back('/');
   if (!req.query.empty()) {
     out.head.push_back('?');
@@ -140,8 +163,12 @@ void handler::handle(const http::request& req, reply& out, std::int64_t now_ms) 
 
   lookup_result found = cache_.lookup(np.rel, now_ms);
   if (found.status != 0) return error(found.status, out, false, head_only);
+  if (!found.file->is_dir && np.trailing_slash) {
+    // "/f.txt/" names a directory that does not exist, not the file.
+    return error(404, out, false, head_only);
+  }
   if (found.file->is_dir) {
-    if (!np.trailing_slash) return redirect_to_directory(req, out);
+    if (!np.trailing_slash) return redirect_to_directory(req, np.rel, out);
     scratch_.assign(np.rel);
     if (!scratch_.empty()) scratch_.push_back('/');
     scratch_.append(cfg_.server.index);

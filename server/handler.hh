@@ -32,7 +32,7 @@ class handler {
   void end_head(reply& out, bool keep_alive_token);
   void file_fields(reply& out, const cached_file& f);
   void serve_file(const http::request& req, const file_ref& f, reply& out);
-  void redirect_to_directory(const http::request& req, reply& out);
+  void redirect_to_directory(const http::request& req, std::string_view rel, reply& out);
 
   const config& cfg_;
   file_cache& cache_;

@@ -167,3 +167,37 @@ def test_redirect_cannot_inject_headers(server, tree):
         assert urlsplit(loc).path.lower() == "/inj%0d%0ax-injected%3a%20yes/" or \
             urlsplit(loc).path.lower() == "/inj%0d%0ax-injected:%20yes/"
     assert_serving(server, tree)
+
+
+@pytest.mark.parametrize("target,want", [
+    ("//dir", "/dir/"),
+    ("///dir/sub", "/dir/sub/"),
+    ("//evil.example/../dir", "/dir/"),
+    ("/dir//sub", "/dir/sub/"),
+    ("/./dir", "/dir/"),
+])
+def test_redirect_never_names_another_host(server, target, want):
+    # A Location that starts with "//" is a network-path reference: a
+    # browser would follow "//dir/" to the host "dir".
+    r = get(server.port, target)
+    assert r.status == 301, f"{target}: {r.status}"
+    loc = r.header("location")
+    assert loc.startswith("/") and not loc.startswith("//"), f"{target}: Location {loc!r}"
+    assert "\\" not in loc
+    assert urlsplit(loc).netloc == "" and urlsplit(loc).path == want, f"{target}: {loc!r}"
+
+
+@pytest.mark.parametrize("target", ["/%2Fdir", "/%2fevil.example/dir", "/\\evil.example/dir"])
+def test_encoded_or_backslash_separators_are_refused(server, tree, target):
+    r = get(server.port, target)
+    assert r.status in (400, 404), f"{target}: {r.status} Location {r.header('location')!r}"
+    assert r.header("location") is None
+    assert_serving(server, tree)
+
+
+@pytest.mark.parametrize("target", ["/index.html/", "/hello.txt/", "/hello.txt/.",
+                                    "/dir/inner.txt/"])
+def test_a_file_named_with_a_trailing_slash_is_404(server, tree, target):
+    r = get(server.port, target)
+    assert r.status == 404, f"{target}: {r.status}"
+    assert r.body != tree.bytes_of("/hello.txt")
