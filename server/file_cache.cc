@@ -99,9 +99,15 @@ lookup_result file_cache::open_fresh(const std::string& rel, std::int64_t now_ms
   f->ino = st.st_ino;
   f->is_dir = dir;
   f->checked_ms = now_ms;
-  char tag[64];
-  int n = std::snprintf(tag, sizeof tag, "\"%" PRIx64 "-%" PRIx64 "\"",
-                        static_cast<std::uint64_t>(st.st_mtim.tv_sec), f->size);
+  // What changes with the content as far as the kernel tells: the inode (a
+  // new file renamed over the old one), the size, and the mtime to the
+  // nanosecond (an edit within the same second). Seconds and size alone
+  // kept one strong ETag across two versions.
+  char tag[80];
+  int n = std::snprintf(tag, sizeof tag, "\"%" PRIx64 "-%" PRIx64 ".%" PRIx64 "-%" PRIx64 "\"",
+                        static_cast<std::uint64_t>(st.st_ino),
+                        static_cast<std::uint64_t>(st.st_mtim.tv_sec),
+                        static_cast<std::uint64_t>(st.st_mtim.tv_nsec), f->size);
   f->etag.assign(tag, static_cast<std::size_t>(n));
   format_http_date(st.st_mtim.tv_sec, f->last_modified);
   f->mime = mime_type(rel);

@@ -67,7 +67,7 @@ class cached_file {
   dev_t dev = 0;
   ino_t ino = 0;
   bool is_dir = false;
-  std::string etag;             // "\"<mtime hex>-<size hex>\"", quotes included
+  std::string etag;             // "\"<inode>-<mtime s>.<ns>-<size>\"" in hex, quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
   std::string_view mime;
   std::int64_t checked_ms = 0;          // monotonic time of the last (re)validation

@@ -126,3 +126,38 @@ def test_if_none_match_uses_weak_comparison(server, tree):
     other = etag[2:] if etag.startswith("W/") else "W/" + etag
     with httpraw.Client(server.port) as c:
         expect_304_then_next(c, tree, "GET", "/hello.txt", {"If-None-Match": other})
+
+
+def test_etag_changes_when_a_file_is_rewritten_within_the_same_second(start_server, tmp_path):
+    # Same size, same mtime second: only the nanoseconds (an edit in place)
+    # or the inode (a new file renamed over the old) tell the versions
+    # apart, and a strong ETag must.
+    root = tmp_path / "root"
+    root.mkdir()
+    f = root / "v.txt"
+    f.write_bytes(b"version 1\n")
+    sec = int(time.time()) - 10
+    os.utime(f, ns=(sec * 10**9 + 1000, sec * 10**9 + 1000))
+    srv = start_server(root=root, settings={"server.cache_revalidate": "0ms"})
+
+    def etag():
+        r = httpraw.fetch(srv.port, "GET", "/v.txt")
+        assert r.status == 200
+        return r.header("etag"), r.body
+
+    first, body = etag()
+    assert body == b"version 1\n"
+    with open(f, "r+b") as out:  # edited in place: same inode
+        out.write(b"version 2\n")
+    os.utime(f, ns=(sec * 10**9 + 2000, sec * 10**9 + 2000))
+    second, body = etag()
+    assert body == b"version 2\n"
+    assert second != first, f"ETag {first} kept across an edit within the same second"
+
+    new = root / "v.new"
+    new.write_bytes(b"version 3\n")
+    os.utime(new, ns=(sec * 10**9 + 2000, sec * 10**9 + 2000))
+    os.rename(new, f)  # a new inode, the very same size and mtime
+    third, body = etag()
+    assert body == b"version 3\n"
+    assert third != second, f"ETag {second} kept across a file replaced by rename"
