@@ -54,6 +54,37 @@ constexpr byte_set target_byte = make_target();
 constexpr byte_set value_byte = make_value();
 constexpr byte_set host_byte = make_host();
 
+// uri-host [ ":" port ] (RFC 3986 §3.2.2-3): a bracketed IP literal or a
+// reg-name (which has no ':', '[' or ']'), then digits for a port no
+// larger than 65535 after one ':'. Empty is allowed: a Host with no value
+// is what a request without an authority sends (RFC 9112 §3.2). Bytes are
+// already known to be host_byte.
+bool valid_authority(std::string_view a) noexcept {
+  std::size_t host_end;
+  if (!a.empty() && a.front() == '[') {
+    host_end = a.find(']');
+    if (host_end == std::string_view::npos || host_end == 1) return false;
+    for (const char c : a.substr(1, host_end - 1)) {
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (!hex && c != ':' && c != '.') return false;
+    }
+    ++host_end;
+  } else {
+    host_end = std::min(a.find(':'), a.size());
+    if (a.substr(0, host_end).find_first_of("[]") != std::string_view::npos) return false;
+  }
+  if (host_end == a.size()) return true;
+  if (a[host_end] != ':') return false;
+  const std::string_view port = a.substr(host_end + 1);
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
+
 bool in(const byte_set& set, char c) noexcept {
   return set[static_cast<unsigned char>(c)];
 }
@@ -179,7 +210,8 @@ parse_result parse_target(std::string_view target, request& out,
   // An http URI with an empty host is invalid (RFC 9110 §4.2.1); userinfo
   // is deprecated and a recipient should treat it as an error (§4.2.4).
   if (authority.empty()) return fail(400, "empty host in request target");
-  if (!all_in(host_byte, authority)) return fail(400, "invalid host in request target");
+  if (!all_in(host_byte, authority) || !valid_authority(authority))
+    return fail(400, "invalid host in request target");
   split_path_query(rest.substr(auth_end), out);
   return {};
 }
@@ -318,7 +350,7 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
       if (ieq(n, "host")) {
         // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
         if (seen.host) return fail(400, "duplicate Host");
-        if (!all_in(host_byte, v)) return fail(400, "invalid Host");
+        if (!all_in(host_byte, v) || !valid_authority(v)) return fail(400, "invalid Host");
         seen.host = true;
         out.has_host = true;
         out.host = v;

@@ -57,6 +57,13 @@ BAD_REQUESTS = {
     "control_char_in_target": b"GET /hel\x01lo.txt HTTP/1.1\r\n" + H + b"\r\n",
     "missing_host_http11": b"GET /hello.txt HTTP/1.1\r\n\r\n",
     "two_hosts": b"GET /hello.txt HTTP/1.1\r\n" + H + H + b"\r\n",
+    # RFC 9112 §3.2: an invalid Host is a 400 (uri-host [ ":" port ]).
+    "host_port_not_digits": b"GET /hello.txt HTTP/1.1\r\nHost: a:1.2\r\n\r\n",
+    "host_unclosed_bracket": b"GET /hello.txt HTTP/1.1\r\nHost: [::1\r\n\r\n",
+    "host_port_too_big": b"GET /hello.txt HTTP/1.1\r\nHost: a:65536\r\n\r\n",
+    "host_two_colons": b"GET /hello.txt HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+    "host_userinfo": b"GET /hello.txt HTTP/1.1\r\nHost: u@a\r\n\r\n",
+    "host_bad_ip_literal": b"GET /hello.txt HTTP/1.1\r\nHost: [zz::1]:80\r\n\r\n",
     "space_before_colon": b"GET /hello.txt HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n",
     "tab_before_colon": b"GET /hello.txt HTTP/1.1\r\n" + H + b"X-A\t: 1\r\n\r\n",
     "no_colon": b"GET /hello.txt HTTP/1.1\r\n" + H + b"NoColonHere\r\n\r\n",

@@ -945,3 +945,40 @@ TEST(HttpParser, RequestFieldsAreResetBetweenParses) {
 
 }  // namespace
 }  // namespace zc::http
+
+namespace zc::http {
+namespace {
+
+// RFC 9112 §3.2 and RFC 3986 §3.2: Host is uri-host [ ":" port ].
+TEST(HttpParserHost, ValidAuthoritiesAreAccepted) {
+  for (const char* host :
+       {"example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080",
+        "[2001:db8::7]", "xn--bcher-kva.example", "a-b_c~d%41", "x:", ""}) {
+    const std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
+    auto req = expect_complete(buf);
+    EXPECT_EQ(req->host, host) << host;
+  }
+}
+
+TEST(HttpParserHost, MalformedAuthoritiesAre400) {
+  for (const char* host :
+       {"a:1.2", "[::1", "::1", "[::1]x", "a:b:c", "a:65536", "a:99999999999999999999", "a:-1",
+        "[zz::1]", "[]", "a]b", "a[b", "[::1]]", "a@b", "a b", "a/b"}) {
+    SCOPED_TRACE(host);
+    const std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
+    expect_error(buf, 400);
+    if (std::string_view(host).find('/') != std::string_view::npos) continue;  // ends the authority
+    const std::string absolute =
+        std::string("GET http://") + host + "/ HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    expect_error(absolute, 400);
+  }
+}
+
+TEST(HttpParserHost, MissingOrRepeatedHostIn11Is400) {
+  expect_error("GET / HTTP/1.1\r\n\r\n", 400);
+  expect_error("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400);
+  expect_error("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
+
+}  // namespace
+}  // namespace zc::http
