@@ -31,6 +31,7 @@ constexpr status_text statuses[] = {
     {408, "Request Timeout", ZC_ERROR_BODY(408, "Request Timeout")},
     {413, "Content Too Large", ZC_ERROR_BODY(413, "Content Too Large")},
     {414, "URI Too Long", ZC_ERROR_BODY(414, "URI Too Long")},
+    {412, "Precondition Failed", ZC_ERROR_BODY(412, "Precondition Failed")},
     {416, "Range Not Satisfiable", ZC_ERROR_BODY(416, "Range Not Satisfiable")},
     {431, "Request Header Fields Too Large", ZC_ERROR_BODY(431, "Request Header Fields Too Large")},
     {500, "Internal Server Error", ZC_ERROR_BODY(500, "Internal Server Error")},
@@ -186,7 +187,13 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
   const bool head_only = req.verb == http::method::head;
   const bool ka_token = req.ver == http::version::http10 && req.keep_alive;
 
-  // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
+  // RFC 9110 §13.2.2, in its order: If-Match, else If-Unmodified-Since;
+  // then If-None-Match, else If-Modified-Since; If-Range last (below).
+  const bool failed = !req.if_match.empty()
+                          ? !etag_list_matches_strongly(req.if_match, f.etag)
+                          : !req.if_unmodified_since.empty() &&
+                                modified_since(req.if_unmodified_since, f.mtime_sec);
+  if (failed) return error(412, out, false, head_only);
   bool not_modified = false;
   if (!req.if_none_match.empty())
     not_modified = etag_list_matches(req.if_none_match, f.etag);

@@ -298,6 +298,8 @@ void scan_connection(std::string_view value, connection_tokens& tokens) noexcept
 // copy; no real client splits it, so a repeat is refused like the others.
 struct seen_fields {
   bool host = false;
+  bool if_match = false;
+  bool if_unmodified_since = false;
   bool if_none_match = false;
   bool if_modified_since = false;
   bool range = false;
@@ -364,6 +366,7 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
       break;
     case 8:
       if (ieq(n, "if-range")) return set_once(seen.if_range, out.if_range, v, "duplicate If-Range");
+      if (ieq(n, "if-match")) return set_once(seen.if_match, out.if_match, v, "duplicate If-Match");
       break;
     case 10:
       if (ieq(n, "connection")) scan_connection(v, conn);
@@ -393,6 +396,12 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
       if (ieq(n, "transfer-encoding")) {
         out.has_transfer_encoding = true;
         note_codings(v, seen);
+      }
+      break;
+    case 19:
+      if (ieq(n, "if-unmodified-since")) {
+        return set_once(seen.if_unmodified_since, out.if_unmodified_since, v,
+                        "duplicate If-Unmodified-Since");
       }
       break;
     default:
@@ -438,6 +447,8 @@ void reset_request(request& out) noexcept {
   out.host = {};
   out.has_host = false;
   out.keep_alive = true;
+  out.if_match = {};
+  out.if_unmodified_since = {};
   out.if_none_match = {};
   out.if_modified_since = {};
   out.range = {};

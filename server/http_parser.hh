@@ -44,6 +44,8 @@ struct request {
   std::string_view host;
   bool has_host = false;
   bool keep_alive = true;  // from version and Connection header
+  std::string_view if_match;
+  std::string_view if_unmodified_since;
   std::string_view if_none_match;
   std::string_view if_modified_since;
   std::string_view range;

@@ -96,6 +96,23 @@ bool etag_list_matches(std::string_view list, std::string_view etag) noexcept {
   return false;
 }
 
+bool etag_list_matches_strongly(std::string_view list, std::string_view etag) noexcept {
+  list = trim(list);
+  if (list == "*") return true;
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    if (trim(list.substr(0, comma)) == etag) return true;  // "W/..." never equals a strong tag
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool modified_since(std::string_view ius, std::time_t mtime) noexcept {
+  auto t = parse_http_date(trim(ius));
+  return t && mtime > *t;
+}
+
 bool if_range_allows(std::string_view if_range, std::string_view etag, std::time_t mtime) noexcept {
   if_range = trim(if_range);
   if (if_range.empty()) return true;

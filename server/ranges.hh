@@ -29,6 +29,15 @@ byte_range parse_range(std::string_view value, std::uint64_t size) noexcept;
 // matches `etag`.
 bool etag_list_matches(std::string_view if_none_match, std::string_view etag) noexcept;
 
+// If-Match (strong comparison, §13.1.1): true if any listed tag matches
+// `etag` strongly (a weak tag never does), or the list is "*".
+bool etag_list_matches_strongly(std::string_view if_match, std::string_view etag) noexcept;
+
+// If-Unmodified-Since (§13.1.4): true if the resource was modified after
+// the date; false too for a date that does not parse (the field is then
+// ignored).
+bool modified_since(std::string_view if_unmodified_since, std::time_t mtime) noexcept;
+
 // If-Range (§13.1.5): true if the range may be honoured. An entity tag must
 // match strongly; a date must equal Last-Modified exactly.
 bool if_range_allows(std::string_view if_range, std::string_view etag, std::time_t mtime) noexcept;

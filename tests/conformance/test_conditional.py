@@ -7,7 +7,7 @@ import time
 import pytest
 
 import httpraw
-from support import ETAG, http_date
+from support import ETAG, assert_serving, http_date
 
 PATHS = ["/hello.txt", "/f4096.bin", "/f0.bin", "/dir/"]
 
@@ -161,3 +161,53 @@ def test_etag_changes_when_a_file_is_rewritten_within_the_same_second(start_serv
     third, body = etag()
     assert body == b"version 3\n"
     assert third != second, f"ETag {second} kept across a file replaced by rename"
+
+
+# RFC 9110 §13.1.1, §13.1.4 and the order of §13.2.2.
+def status_with(server, headers, path="/hello.txt", method="GET"):
+    r = httpraw.fetch(server.port, method, path, headers=headers)
+    return r
+
+
+@pytest.mark.parametrize("value_of,want", [
+    (lambda etag: etag, 200),
+    (lambda etag: f'"nope", {etag}', 200),
+    (lambda etag: "*", 200),
+    (lambda etag: '"nope"', 412),
+    (lambda etag: "W/" + etag, 412),  # If-Match compares strongly: a weak tag never matches
+])
+def test_if_match(server, tree, value_of, want):
+    etag, _ = validators(server.port, "/hello.txt")
+    r = status_with(server, {"If-Match": value_of(etag)})
+    assert r.status == want, f"If-Match {value_of(etag)!r}: {r.status}"
+    if want == 200:
+        assert r.body == tree.bytes_of("/hello.txt")
+    assert_serving(server, tree)
+
+
+def test_if_unmodified_since(server, tree):
+    _, lm = validators(server.port, "/hello.txt")
+    assert status_with(server, {"If-Unmodified-Since": lm}).status == 200
+    assert status_with(server, {"If-Unmodified-Since": http_date(time.time() + 3600)}).status == 200
+    r = status_with(server, {"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"})
+    assert r.status == 412
+    # An invalid date is ignored (§13.1.4).
+    assert status_with(server, {"If-Unmodified-Since": "yesterday"}).status == 200
+
+
+def test_precondition_order(server, tree):
+    etag, lm = validators(server.port, "/hello.txt")
+    old = "Sun, 06 Nov 1994 08:49:37 GMT"
+    # If-Match is evaluated first, and when present If-Unmodified-Since is not.
+    assert status_with(server, {"If-Match": etag, "If-Unmodified-Since": old}).status == 200
+    assert status_with(server, {"If-Match": '"nope"', "If-None-Match": etag}).status == 412
+    # Then If-None-Match: a match is 304 for GET and HEAD.
+    assert status_with(server, {"If-Match": etag, "If-None-Match": etag}).status == 304
+    assert status_with(server, {"If-Unmodified-Since": old, "If-None-Match": etag}).status == 412
+    r = status_with(server, {"If-Match": etag, "If-None-Match": etag}, method="HEAD")
+    assert r.status == 304
+    # If-Modified-Since only without If-None-Match; If-Range after all of them.
+    r = status_with(server, {"If-Match": etag, "Range": "bytes=0-0", "If-Range": etag})
+    assert r.status == 206
+    r = status_with(server, {"If-Match": '"nope"', "Range": "bytes=0-0"})
+    assert r.status == 412

@@ -98,6 +98,23 @@ TEST(Conditional, IfNoneMatchMatchesListedTagWeakly) {
   EXPECT_FALSE(etag_list_matches("", "\"abc\""));
 }
 
+TEST(Conditional, IfMatchMatchesListedTagStrongly) {
+  EXPECT_TRUE(etag_list_matches_strongly("\"abc\"", "\"abc\""));
+  EXPECT_TRUE(etag_list_matches_strongly(" \"x\" , \"abc\" ", "\"abc\""));
+  EXPECT_TRUE(etag_list_matches_strongly("*", "\"abc\""));
+  EXPECT_FALSE(etag_list_matches_strongly("W/\"abc\"", "\"abc\""));
+  EXPECT_FALSE(etag_list_matches_strongly("\"abcd\"", "\"abc\""));
+  EXPECT_FALSE(etag_list_matches_strongly("", "\"abc\""));
+}
+
+TEST(Conditional, IfUnmodifiedSinceFailsOnlyForALaterMtime) {
+  const std::time_t t = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_FALSE(modified_since("Sun, 06 Nov 1994 08:49:37 GMT", t));
+  EXPECT_TRUE(modified_since("Sun, 06 Nov 1994 08:49:36 GMT", t));
+  EXPECT_FALSE(modified_since("Sun, 06 Nov 1994 08:49:38 GMT", t));
+  EXPECT_FALSE(modified_since("not a date", t));  // ignored
+}
+
 TEST(Conditional, IfRangeNeedsAStrongMatchOrTheExactDate) {
   char date[http_date_len + 1] = {};
   format_http_date(784111777, date);
