@@ -86,7 +86,17 @@ const sender_entry* find_sender(const engine_info& e, std::string_view name) noe
   return nullptr;
 }
 
-std::string validate_backends(const config& cfg) {
+const sender_entry* default_sender(const engine_info& e) noexcept {
+  const sender_entry* first_usable = nullptr;
+  for (const auto& s : e.senders) {
+    if (!s.unusable().empty()) continue;
+    if (s.name == e.preferred) return &s;
+    if (first_usable == nullptr) first_usable = &s;
+  }
+  return first_usable;
+}
+
+std::string validate_backends(config& cfg) {
   const engine_info* e = find_engine(cfg.io.engine);
   if (e == nullptr) {
     std::string built;
@@ -101,6 +111,13 @@ std::string validate_backends(const config& cfg) {
     return "io.engine = \"" + cfg.io.engine + "\": not compiled in (see --list-backends)";
   if (std::string why = e->unusable(); !why.empty())
     return "io.engine = \"" + cfg.io.engine + "\": not usable here: " + why;
+  if (cfg.io.sender.empty()) {
+    const sender_entry* d = default_sender(*e);
+    if (d == nullptr)
+      return "io.engine = \"" + cfg.io.engine +
+             "\": no sender of it is usable here (see --list-backends)";
+    cfg.io.sender = d->name;
+  }
   const sender_entry* s = find_sender(*e, cfg.io.sender);
   if (s == nullptr)
     return "io.sender = \"" + cfg.io.sender + "\": not a sender of engine " + cfg.io.engine +
@@ -120,11 +137,13 @@ std::string list_backends() {
       continue;
     }
     const std::string why = e.unusable();
+    const sender_entry* fallback = why.empty() ? default_sender(e) : nullptr;
     for (const auto& s : e.senders) {
       const std::string sender(s.name);
       std::string reason = why.empty() ? s.unusable() : why;
       if (reason.empty())
-        out += "+ engine=" + engine + " sender=" + sender + "\n";
+        out += "+ engine=" + engine + " sender=" + sender + (&s == fallback ? " (default)" : "") +
+               "\n";
       else
         out += "- engine=" + engine + " sender=" + sender + " (" + reason + ")\n";
     }

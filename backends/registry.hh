@@ -26,10 +26,14 @@ struct engine_info {
   // nullptr when the engine was not compiled in. Throws std::runtime_error
   // when the engine cannot start (the message names the cause).
   std::unique_ptr<engine> (*make)(worker_context ctx, std::string_view sender);
-  // Every sender this engine knows of, in order of preference, usable or not.
+  // Every sender this engine knows of, usable or not.
   std::span<const sender_entry> senders;
   // "" if usable on this machine, else why not.
   std::string (*unusable)();
+  // The sender used when io.sender is not set, if usable here (else the
+  // first usable one in `senders`): what nginx users would expect of the
+  // engine, zero-copy where the engine can do it.
+  std::string_view preferred = {};
 };
 
 // Every engine zcserve knows of, built or not, in the order --list-backends
@@ -39,12 +43,18 @@ std::span<const engine_info> engines() noexcept;
 const engine_info* find_engine(std::string_view name) noexcept;
 const sender_entry* find_sender(const engine_info& e, std::string_view name) noexcept;
 
-// Checks io.engine and io.sender: "" or a message naming the key, the value
-// and what is allowed.
-std::string validate_backends(const config& cfg);
+// The sender an engine drives when io.sender is not set: its preferred one
+// if usable here, else its first usable one; nullptr if none is.
+const sender_entry* default_sender(const engine_info& e) noexcept;
+
+// Checks io.engine and io.sender, filling in the engine's default sender
+// when io.sender is not set: "" or a message naming the key, the value and
+// what is allowed.
+std::string validate_backends(config& cfg);
 
 // One line per engine and sender pair: "+ engine=E sender=S" when built and
-// usable here, "- engine=E sender=S (reason)" otherwise.
+// usable here (with " (default)" for the one used when io.sender is not
+// set), "- engine=E sender=S (reason)" otherwise.
 std::string list_backends();
 
 // Shared by engine descriptors.

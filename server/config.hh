@@ -32,7 +32,7 @@ struct config {
 
   struct io_section {
     std::string engine = "epoll";
-    std::string sender = "sendfile";
+    std::string sender;                    // unset (""): the engine's default, see --list-backends
     std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
 
     // [io.uring]: the io_uring engine's own settings.

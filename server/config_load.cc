@@ -564,7 +564,8 @@ const std::vector<key_spec>& key_table() {
         "io", "engine", "a non-empty engine name (see --list-backends)", non_empty,
         [](auto& c) -> auto& { return c.io.engine; }));
     t.push_back(string_key(
-        "io", "sender", "a non-empty sender name (see --list-backends)", non_empty,
+        "io", "sender",
+        "a non-empty sender name (see --list-backends); unset, the engine's default", non_empty,
         [](auto& c) -> auto& { return c.io.sender; }));
     t.push_back(with_note(
         integer_key(
@@ -1072,7 +1073,11 @@ is optional; durations are integer milliseconds or "500ms", "10s", "2m"):
       current = k.section;
       out += fmt::format("\n  [{}]\n", current);
     }
-    out += fmt::format("  {} = {}\n", k.name, k.show(defaults));
+    // A key whose default is "unset" (io.sender: the engine's own) is shown
+    // commented out, so that the listing still reads back as the defaults.
+    const std::string shown_default = k.show(defaults);
+    out += fmt::format("  {}{} = {}\n", shown_default == "\"\"" ? "# " : "", k.name,
+                       shown_default);
     append_wrapped(out, k.note.empty() ? k.allowed : fmt::format("{}; {}", k.note, k.allowed),
                    "      # ", 79);
   }

@@ -117,8 +117,8 @@ int main(int argc, char** argv) {
     case zc::cli_result::action::run:
       break;
   }
+  if (std::string err = zc::validate_backends(cli.cfg); !err.empty()) return die_usage(err);
   const zc::config& cfg = cli.cfg;
-  if (std::string err = zc::validate_backends(cfg); !err.empty()) return die_usage(err);
 
   // The root is held as an O_PATH descriptor: every file is opened beneath
   // it, so renaming the directory's path later changes nothing.

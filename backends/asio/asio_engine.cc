@@ -51,7 +51,7 @@ tcp protocol_of(int fd) {
 }  // namespace
 
 engine_info asio_engine::descriptor() {
-  return {"asio", &make, readiness_senders(), &always_usable};
+  return {"asio", &make, readiness_senders(), &always_usable, "sendfile"};
 }
 
 struct asio_engine::conn : timer_node {

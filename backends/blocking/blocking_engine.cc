@@ -64,7 +64,7 @@ enum class phase : std::uint8_t {
 }  // namespace
 
 engine_info blocking_engine::descriptor() {
-  return {"blocking", &make, readiness_senders(), &always_usable};
+  return {"blocking", &make, readiness_senders(), &always_usable, "sendfile"};
 }
 
 struct blocking_engine::conn_thread {

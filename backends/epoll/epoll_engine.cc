@@ -39,7 +39,7 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 }  // namespace
 
 engine_info epoll_engine::descriptor() {
-  return {"epoll", &make, readiness_senders(), &always_usable};
+  return {"epoll", &make, readiness_senders(), &always_usable, "sendfile"};
 }
 
 struct epoll_engine::conn : timer_node {

@@ -212,7 +212,9 @@ unsigned round_up_pow2(unsigned v) {
 }  // namespace
 
 engine_info io_uring_engine::descriptor() {
-  return {"io_uring", &make, senders, &engine_unusable};
+  // No sendfile operation: splice is its zero-copy path (file -> pipe ->
+  // socket, linked, in one submission).
+  return {"io_uring", &make, senders, &engine_unusable, "splice"};
 }
 
 struct alignas(1u << kind_bits) io_uring_engine::conn : timer_node {

@@ -157,3 +157,46 @@ def test_list_backends(run):
 def test_list_backends_still_checks_flags(run):
     p = run("--list-backends", "--workers", "0")
     assert_refused(p, "server.workers", "0")
+
+
+def test_each_usable_engine_marks_one_default_sender(run):
+    p = run("--list-backends")
+    usable = {}
+    defaults = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"^\+ engine=(\S+) sender=(\S+)( \(default\))?$", line)
+        if m:
+            usable.setdefault(m.group(1), []).append(m.group(2))
+            if m.group(3):
+                defaults.setdefault(m.group(1), []).append(m.group(2))
+    assert usable, p.stdout
+    for engine in usable:
+        assert len(defaults.get(engine, [])) == 1, f"{engine}: defaults {defaults.get(engine)}"
+    assert defaults.get("epoll") == ["sendfile"]
+
+
+@pytest.mark.parametrize("engine", ["epoll", "io_uring", "blocking", "asio"])
+def test_an_engine_alone_starts_with_its_default_sender(zcserve, tmp_path, engine):
+    # io_uring has no sendfile operation: --engine io_uring alone once
+    # stopped at start-up because the default sender was sendfile.
+    import signal
+    import subprocess
+    listed = subprocess.run([zcserve, "--list-backends"], capture_output=True, text=True,
+                            timeout=30).stdout
+    m = re.search(rf"^\+ engine={engine} sender=(\S+) \(default\)$", listed, re.M)
+    if m is None:
+        pytest.skip(f"engine {engine} is not usable here:\n{listed}")
+    proc = subprocess.Popen([zcserve, "--root", str(tmp_path), *SAFE, "--engine", engine],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        started = None
+        for line in proc.stderr:
+            if "started:" in line:
+                started = line
+                break
+        assert started is not None, f"zcserve --engine {engine} did not start (exit {proc.poll()})"
+        assert f"engine={engine} sender={m.group(1)} " in started, started
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0

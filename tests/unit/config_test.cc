@@ -82,7 +82,7 @@ TEST(ConfigDefaults, NoFileNoFlags) {
   EXPECT_EQ(c.server.cache_entries, 4096u);
   EXPECT_EQ(c.server.index, "index.html");
   EXPECT_EQ(c.io.engine, "epoll");
-  EXPECT_EQ(c.io.sender, "sendfile");
+  EXPECT_EQ(c.io.sender, "");  // unset: the engine's default (backends/registry)
   EXPECT_EQ(c.io.chunk_bytes, 256u * 1024);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.access_log, "off");
@@ -553,7 +553,7 @@ TEST(ConfigUsage, ListsEveryFlagAndKeyWithDefault) {
                            "cache_entries = 4096",
                            "index = \"index.html\"",
                            "engine = \"epoll\"",
-                           "sender = \"sendfile\"",
+                           "# sender = \"\"",
                            "chunk_bytes = 262144",
                            "level = \"info\"",
                            "access_log = \"off\""}) {
