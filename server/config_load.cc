@@ -1076,8 +1076,7 @@ is optional; durations are integer milliseconds or "500ms", "10s", "2m"):
     // A key whose default is "unset" (io.sender: the engine's own) is shown
     // commented out, so that the listing still reads back as the defaults.
     const std::string shown_default = k.show(defaults);
-    out += fmt::format("  {}{} = {}\n", shown_default == "\"\"" ? "# " : "", k.name,
-                       shown_default);
+    out += fmt::format("  {}{} = {}\n", shown_default == "\"\"" ? "# " : "", k.name, shown_default);
     append_wrapped(out, k.note.empty() ? k.allowed : fmt::format("{}; {}", k.note, k.allowed),
                    "      # ", 79);
   }
