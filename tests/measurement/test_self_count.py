@@ -166,6 +166,12 @@ def test_wrapper_count_matches_perf_stat(start_server, docroot, opts):
     absent = tracers.missing("perf", "wrk")
     if absent:
         pytest.skip(f"not installed: {', '.join(absent)} (Debian packages linux-perf, wrk)")
+    if stats.is_sanitized(opts["binary"]):
+        # perf counts calls by total only, so AddressSanitizer's allocator's
+        # own mappings (see stats.SANITIZER_ALLOCATOR_CALLS) cannot be told
+        # from zcserve's here; the plain build's pass makes this check, and
+        # test_self_count_matches_strace makes it by name under ASan.
+        pytest.skip("a sanitized build: perf's total includes the sanitizer allocator's calls")
     srv = start_server()
     size = 1 * KiB
     target = docroot.target(size)
