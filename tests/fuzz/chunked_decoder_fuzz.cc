@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "server/http_parser.hh"
+#include "tests/fuzz/fuzz_util.hh"
 
 namespace {
 
@@ -74,20 +75,11 @@ verdict decode(std::string_view body, limits lim, Sizes next_size) {
   return {st::more, body.size()};
 }
 
-struct rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
-};
+using zc::fuzz::rng;
 
+// Never 0: a xorshift seed of 0 stays 0.
 std::uint64_t hash_of(std::string_view in) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const unsigned char c : in) h = (h ^ c) * 1099511628211ull;
-  return h | 1;
+  return zc::fuzz::hash_of(in) | 1;
 }
 
 // The same verdict all at once, in two reads and in many small ones.
