@@ -2,6 +2,7 @@
 bad flag, key, value or file is refused (status 2, one line on stderr that
 names the key and the value)."""
 
+import json
 import re
 
 import pytest
@@ -189,13 +190,13 @@ def test_an_engine_alone_starts_with_its_default_sender(zcserve, tmp_path, engin
     proc = subprocess.Popen([zcserve, "--root", str(tmp_path), *SAFE, "--engine", engine],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        started = None
+        ready = None
         for line in proc.stderr:
-            if "started:" in line:
-                started = line
+            if line.startswith("zcserve-ready "):
+                ready = json.loads(line[len("zcserve-ready "):])
                 break
-        assert started is not None, f"zcserve --engine {engine} did not start (exit {proc.poll()})"
-        assert f"engine={engine} sender={m.group(1)} " in started, started
+        assert ready is not None, f"zcserve --engine {engine} did not start (exit {proc.poll()})"
+        assert (ready["engine"], ready["sender"]) == (engine, m.group(1)), ready
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
