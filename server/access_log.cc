@@ -79,6 +79,7 @@ access_logger::slot& access_logger::my_slot() noexcept {
 
 access_logger::buffer* access_logger::exchange(buffer* full) noexcept {
   buffer* next = nullptr;
+  bool wake = full != nullptr;
   {
     std::lock_guard lk(mu_);
     if (full != nullptr) full_.push_back(full);
@@ -99,9 +100,16 @@ access_logger::buffer* access_logger::exchange(buffer* full) noexcept {
         }
       }
     }
+    if (next != nullptr) {
+      handed_out_ = true;
+      if (idle_) {
+        idle_ = false;
+        wake = true;  // the first line after a quiet spell
+      }
+    }
   }
   // One wake-up per full buffer (some hundreds of lines), not per line.
-  if (full != nullptr) wake_.notify_one();
+  if (wake) wake_.notify_one();
   return next;
 }
 
@@ -175,7 +183,15 @@ void access_logger::run() {
     bool reopen = false;
     {
       std::unique_lock lk(mu_);
-      wake_.wait_until(lk, next_flush, [this] { return stop_ || reopen_ || !full_.empty(); });
+      const auto ready = [this] { return stop_ || reopen_ || !full_.empty(); };
+      if (idle_) {
+        // Nothing buffered anywhere: sleep until a worker takes a buffer
+        // (exchange() wakes us), rather than wake every interval for
+        // nothing. Its line then waits one interval, to batch with others.
+        wake_.wait(lk, [&] { return ready() || !idle_; });
+        next_flush = std::chrono::steady_clock::now() + flush_;
+      }
+      wake_.wait_until(lk, next_flush, ready);
       stop = stop_;
       reopen = reopen_;
       reopen_ = false;
@@ -183,7 +199,13 @@ void access_logger::run() {
     const auto now = std::chrono::steady_clock::now();
     const bool everything = stop || reopen || now >= next_flush;
     collect(batch, everything);
-    if (everything) next_flush = now + flush_;
+    if (everything) {
+      next_flush = now + flush_;
+      std::lock_guard lk(mu_);
+      // Idle only if no worker took a buffer since collect() looked at its
+      // slot: one that did has a line the next round must take.
+      idle_ = batch.empty() && !handed_out_;
+    }
     write_batch(batch);
     // After the write: every line taken before the signal went to the old
     // file (the one logrotate renamed), every later one goes to the new.
@@ -199,6 +221,10 @@ void access_logger::collect(std::vector<buffer*>& batch, bool partial_too) {
     batch.insert(batch.end(), full_.begin(), full_.end());
     full_.clear();
     return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    handed_out_ = false;
   }
   for (unsigned i = 0; i < slot_count_; ++i) {
     slot& s = slots_[i];

@@ -14,7 +14,8 @@
 //   wake-up per buffer, not per line) and the slot takes a spare.
 // - Every flush interval (at most 1 s) the writer also takes every slot's
 //   partial buffer, so lines reach the file within the interval even from
-//   a worker that has gone idle.
+//   a worker that has gone idle. When no slot holds a line the writer
+//   sleeps until one does.
 // - Memory is bounded: when the writer falls behind (a slow or full disk)
 //   and every buffer is taken, lines are dropped and counted, and workers
 //   never wait for the disk.
@@ -119,6 +120,11 @@ class access_logger {
   const std::size_t max_buffers_;
   bool stop_ = false;
   bool reopen_ = false;
+  // The writer sleeps without a timeout while no slot holds a line (an
+  // idle server makes no call for its log); a worker taking a buffer since
+  // the writer last looked sets handed_out_, and wakes it if idle_.
+  bool idle_ = false;
+  bool handed_out_ = false;
 
   std::vector<iovec> iov_;  // the writer's
 

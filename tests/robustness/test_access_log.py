@@ -245,3 +245,32 @@ def test_one_write_carries_many_lines(opts, tree, tmp_path):
     calls = [ln for m, ln in traced if m[2] in log_fds]
     assert len(lines) >= 100 * len(calls), \
         f"{len(lines)} lines in {len(calls)} writes: want at least 100 lines per write"
+
+
+def metrics(srv):
+    """The access log's counters from /metrics on the admin listener."""
+    admin = next(int(m[1]) for line in srv.stderr_lines
+                 if (m := re.search(r" admin=\S+:(\d+) ", line)))
+    body = httpraw.fetch(admin, "GET", "/metrics").body.decode()
+    return {m[1]: int(m[2]) for m in re.finditer(r"^zcserve_access_log_(\w+)_total\{[^}]*\} (\d+)$",
+                                                 body, re.M)}
+
+
+def test_a_full_disk_is_reported_once_and_never_stops_the_server(start_server):
+    # /dev/full: every write fails with ENOSPC.
+    srv = start_server(settings={"log.access_log": "/dev/full", "log.flush_interval": "20ms"})
+    served = 0
+    for _ in range(5):  # lines in several flushes, so several failed writes
+        with httpraw.Client(srv.port) as c:
+            for _ in range(10):
+                assert c.request("GET", "/hello.txt").status == 200
+                served += 1
+        end = time.monotonic() + 5
+        while metrics(srv).get("dropped_lines", 0) < served and time.monotonic() < end:
+            time.sleep(0.02)
+    m = metrics(srv)
+    assert m["lines"] == served and m["dropped_lines"] == served, m
+    srv.check_alive()
+    reports = [line for line in srv.stderr_lines if "No space left on device" in line]
+    assert len(reports) == 1, reports
+    stop_clean(srv)
