@@ -174,13 +174,20 @@ int main(int argc, char** argv) {
   // Every thread inherits this mask; only sigwait() below takes these. It is
   // set before the first thread starts (the access log's writer is one): a
   // thread with SIGTERM unblocked would take the default action, killing
-  // the process instead of draining it.
+  // the process instead of draining it, and one with SIGHUP unblocked would
+  // kill it with status 129 where logrotate only asked for a reopen.
   sigset_t sigs;
   sigemptyset(&sigs);
-  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&sigs, s);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  if (std::string err = zc::init_logging(cfg.log); !err.empty()) return die_usage(err);
+  if (std::string err = zc::init_logging(cfg.log, cfg.server.workers); !err.empty())
+    return die_usage(err);
+  // On every way out from here, the access log's buffered lines are
+  // written before the process ends.
+  struct logging_guard {
+    ~logging_guard() { zc::shutdown_logging(); }
+  } flush_logs_at_exit;
 
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();
@@ -262,6 +269,11 @@ int main(int argc, char** argv) {
       std::fputs(admin.table_now().c_str(), stderr);
       continue;
     }
+    if (sig == SIGHUP) {
+      // logrotate renamed the log: write to a new file by the same path.
+      zc::reopen_access_log();
+      continue;
+    }
     spdlog::info("{}: finishing replies in flight, then exiting", strsignal(sig));
     break;
   }
@@ -272,6 +284,5 @@ int main(int argc, char** argv) {
   admin.stop();
   const bool fatal = zc::stopped_fatally();
   if (fatal) spdlog::critical("exiting with status {}: a worker could not go on", exit_runtime);
-  zc::shutdown_logging();
   return fatal ? exit_runtime : 0;
 }
