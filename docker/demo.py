@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
-import json
 import os
 import shlex
 import subprocess
@@ -108,6 +106,7 @@ class Container:
         self.admin_port = admin_port
         self.pid = 0
         self.exit_status: int | None = None
+        self.command = ""  # the podman run line, kept with the server's log
 
     @classmethod
     def start(cls, backend: servers.Backend, www: str, cpu: int | None, profile: str | None,
@@ -337,7 +336,7 @@ class Demo:
         doc["elapsed_s"] = round(time.monotonic() - started, 1)
         doc["machine"]["load_average_at_end"] = load_average()
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib  # noqa: F401 (only whether it is there)
             charts = True
         except ImportError:
             charts = False
@@ -368,7 +367,9 @@ def _warnings(path: str) -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="docker/demo", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="docker/demo itself also takes --prebuilt: build/zcserve is copied into the "
+               "image instead of compiled in it.")
     p.add_argument("--backends", help="engine/sender,... (default: every engine with each of "
                                       "its senders; blocking and asio with sendfile)")
     p.add_argument("--sizes", default="1k,64k,1m", help="file sizes (default 1k,64k,1m)")
