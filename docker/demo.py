@@ -95,6 +95,21 @@ def privileges(engine: str, sender: str, profile: str | None, kernel_count: bool
     return args
 
 
+def ensure_tracefs() -> str | None:
+    """The servers' kernel counter reads the host's tracefs, bind-mounted
+    into their containers; a host that has not needed it yet has it
+    unmounted. Mounts it (as perf and zcserve on the host would); None when
+    it is there, else why not."""
+    if os.path.isdir("/sys/kernel/tracing/events"):
+        return None
+    p = subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0 or not os.path.isdir("/sys/kernel/tracing/events"):
+        return ("tracefs is not mounted at /sys/kernel/tracing and mounting it failed: "
+                + p.stderr.strip())
+    return None
+
+
 class Container:
     """A server container, with what loadtest's measuring needs: the host
     PID of zcserve (perf and /proc watch it), its port and admin port."""
@@ -274,7 +289,7 @@ class Demo:
 
     def run(self, argv: list[str]) -> int:
         a = self.args
-        why = measure.perf_check()
+        why = measure.perf_check() or (ensure_tracefs() if a.kernel_count else None)
         if why:
             raise SystemExit(f"docker/demo: {why}")
         wanted = [servers.Backend("zcserve", e, s) for e, s in (a.pairs or DEFAULT_BACKENDS)]
