@@ -70,7 +70,7 @@ void log_access_line(spdlog::logger& log, const sockaddr_storage& peer, const ht
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&peer);
     inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof addr);
   }
-  const std::uint64_t body = r.body == body_kind::none ? 0 : r.length;
+  const std::uint64_t body = r.body_bytes();
   if (req != nullptr) {
     log.info("{} - - [{}] \"{} {} HTTP/1.{}\" {} {}", addr, http_date_now(), method_name(*req),
              req->target, req->ver == http::version::http11 ? 1 : 0, r.status, body);

@@ -1,5 +1,6 @@
 // Range sets (RFC 9110 §14.1.1): several ranges in one field, coalesced,
-// capped and checked against the file's size.
+// capped and checked against the file's size; and the multipart/byteranges
+// body they become (§14.6), part by part, as reply::next_part() walks it.
 
 #include <cstdint>
 #include <string>
@@ -8,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include "server/multipart.hh"
 #include "server/ranges.hh"
+#include "server/reply.hh"
 
 namespace zc {
 namespace {
@@ -125,6 +128,122 @@ TEST(RangeSet, EmptyListElementsAndWhitespaceAreAllowed) {
 TEST(RangeSet, SingleRangeApiStillRefusesSeveral) {
   EXPECT_EQ(parse_range("bytes=0-1,5-6", 1000).k, byte_range::kind::none);
   EXPECT_EQ(parse_range("bytes=0-1", 1000).k, byte_range::kind::satisfiable);
+}
+
+// A multipart state over `file` as the handler makes it for `parts`.
+multipart_state make_state(const std::string& file, spans parts) {
+  multipart_state m;
+  make_boundary(m);
+  m.mime = "text/plain";
+  m.size = file.size();
+  m.parts = std::move(parts);
+  m.body_bytes = multipart_body_length(m);
+  return m;
+}
+
+TEST(Multipart, PartHeadHasTheDelimiterTypeAndRange) {
+  multipart_state m = make_state(std::string(100, 'x'), {{0, 9}, {50, 99}});
+  std::string head;
+  format_part_head(head, m, 1);
+  EXPECT_EQ(head, "\r\n--" + std::string(m.boundary_text()) +
+                      "\r\nContent-Type: text/plain\r\nContent-Range: bytes 50-99/100\r\n\r\n");
+  std::string close;
+  format_closing(close, m);
+  EXPECT_EQ(close, "\r\n--" + std::string(m.boundary_text()) + "--\r\n");
+}
+
+TEST(Multipart, BoundariesDifferFromReplyToReply) {
+  multipart_state a, b;
+  make_boundary(a);
+  make_boundary(b);
+  EXPECT_NE(a.boundary_text(), b.boundary_text());
+  for (char c : a.boundary_text()) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+}
+
+// Walks a reply through every part the way a sender does, writing heads and
+// file bytes to one string: the result is the body a client receives.
+TEST(Multipart, NextPartWalksEveryPartThenTheCloseAndTheLengthAgrees) {
+  std::string file;
+  for (int i = 0; i < 300; ++i) file.push_back(static_cast<char>('a' + i % 26));
+  reply r;
+  r.multipart = std::make_unique<multipart_state>(make_state(file, {{200, 209}, {0, 0}, {10, 29}}));
+  multipart_state& m = *r.multipart;
+  // What the handler does: the first part's head after the reply's head.
+  r.head = "HTTP/1.1 206 Partial Content\r\n\r\n";
+  m.head_bytes = r.head.size();
+  format_part_head(r.head, m, 0);
+  m.next = 1;
+  r.body = body_kind::file;
+  r.offset = 200;
+  r.length = 10;
+
+  std::string body;
+  std::uint64_t progress = 0;
+  int parts = 0;
+  do {
+    body += r.head.substr(parts == 0 ? m.head_bytes : 0);
+    if (r.body == body_kind::file) body += file.substr(r.offset, r.length);
+    r.head_sent = r.head.size();
+    r.body_sent = r.length;
+    EXPECT_GT(r.progress(), progress);
+    progress = r.progress();
+    ++parts;
+  } while (r.next_part());
+  EXPECT_EQ(parts, 4);  // three ranges and the closing delimiter
+  EXPECT_EQ(r.body, body_kind::none);
+  EXPECT_FALSE(r.next_part());
+
+  const std::string b(m.boundary_text());
+  const std::string want =
+      "\r\n--" + b + "\r\nContent-Type: text/plain\r\nContent-Range: bytes 200-209/300\r\n\r\n" +
+      file.substr(200, 10) + "\r\n--" + b +
+      "\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-0/300\r\n\r\n" + file.substr(0, 1) +
+      "\r\n--" + b + "\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-29/300\r\n\r\n" +
+      file.substr(10, 20) + "\r\n--" + b + "--\r\n";
+  EXPECT_EQ(body, want);
+  EXPECT_EQ(m.body_bytes, want.size());
+  EXPECT_EQ(r.body_bytes(), want.size());
+  EXPECT_EQ(r.wire_bytes(), m.head_bytes + want.size());
+  EXPECT_EQ(r.progress(), r.wire_bytes());
+}
+
+TEST(Multipart, NextPartResetsProgressAndStaging) {
+  reply r;
+  r.multipart =
+      std::make_unique<multipart_state>(make_state(std::string(100, 'x'), {{0, 9}, {50, 59}}));
+  r.multipart->next = 1;
+  r.body = body_kind::file;
+  r.length = 10;
+  r.head_sent = r.head.size();
+  r.body_sent = 10;
+  r.scratch.buf_off = r.scratch.buf_len = 10;
+  ASSERT_TRUE(r.next_part());
+  EXPECT_EQ(r.head_sent, 0u);
+  EXPECT_EQ(r.body_sent, 0u);
+  EXPECT_EQ(r.offset, 50u);
+  EXPECT_EQ(r.length, 10u);
+  EXPECT_EQ(r.scratch.buf_off, 0u);
+  EXPECT_EQ(r.scratch.buf_len, 0u);
+  EXPECT_FALSE(r.done());
+}
+
+TEST(Multipart, AnOrdinaryReplyHasNoNextPart) {
+  reply r;
+  r.body = body_kind::file;
+  r.head = "HTTP/1.1 200 OK\r\n\r\n";
+  r.length = 42;
+  EXPECT_FALSE(r.next_part());
+  EXPECT_EQ(r.body_bytes(), 42u);
+  EXPECT_EQ(r.wire_bytes(), r.head.size() + 42);
+  r.clear();
+  EXPECT_EQ(r.body_bytes(), 0u);
+}
+
+TEST(Multipart, ClearDropsTheMultipartState) {
+  reply r;
+  r.multipart = std::make_unique<multipart_state>();
+  r.clear();
+  EXPECT_EQ(r.multipart, nullptr);
 }
 
 }  // namespace
