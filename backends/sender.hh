@@ -36,7 +36,19 @@ class sender {
   // "_sender".
   virtual std::string_view name() const noexcept = 0;
 
+  // The current part of the reply (for an ordinary reply, the reply): its
+  // head and its body.
   virtual send_result send(int sock, reply& r) = 0;
+
+  // The whole reply, what engines call: part after part, each sent by
+  // send() as if it were a reply of its own (a multipart/byteranges body is
+  // a sequence of heads and file ranges; see server/multipart.hh).
+  send_result send_reply(int sock, reply& r) {
+    for (;;) {
+      const send_result res = send(sock, r);
+      if (res.status != send_status::done || !r.next_part()) return res;
+    }
+  }
 
   // The connection is done with the reply's scratch (reply finished or
   // connection closing): give back pooled resources.

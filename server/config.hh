@@ -28,6 +28,9 @@ struct config {
     std::chrono::milliseconds cache_revalidate{1'000};   // file cache entry lifetime before re-stat
     std::size_t cache_entries = 4096;                    // per worker
     std::string index = "index.html";
+
+    // Byte ranges (multipart/byteranges).
+    std::size_t max_ranges = 16;  // range-specs in one Range field; more: the whole file, 200
   } server;
 
   struct io_section {

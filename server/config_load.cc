@@ -558,6 +558,13 @@ const std::vector<key_spec>& key_table() {
             },
             [](auto& c) -> auto& { return c.server.index; }),
         "served for a directory"));
+    // Byte ranges.
+    t.push_back(with_note(
+        integer_key(
+            "server", "max_ranges", 1, 256, [](auto& c) -> auto& { return c.server.max_ranges; }),
+        "range-specs one Range field may list; more, or ranges adding up to "
+        "more than the file, get the whole file (200); 1 serves single ranges "
+        "only"));
     // Whether an engine or sender exists is the registry's call, made after
     // loading, so that its message can list what this build offers.
     t.push_back(string_key(

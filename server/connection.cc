@@ -210,7 +210,7 @@ bool connection::reply_sent() noexcept {
   if (!interim_) c.requests.add(1);
   if (reply_.status >= 100 && reply_.status < 600)
     c.responses[static_cast<std::size_t>(reply_.status / 100 - 1)].add(1);
-  c.bytes_sent.add(reply_.head.size() + reply_.length);
+  c.bytes_sent.add(reply_.wire_bytes());
   const bool close = reply_.close_after;
   replying_ = false;
   interim_ = false;

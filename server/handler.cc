@@ -63,6 +63,7 @@ std::string_view reason_phrase(int status) noexcept {
 
 handler::handler(const config& cfg, file_cache& cache) : cfg_(cfg), cache_(cache) {
   server_field_ = "Server: zcserve\r\n";
+  ranges_.resize(cfg.server.max_ranges);
 }
 
 void handler::start_head(reply& out, int status) {
@@ -208,29 +209,19 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
 
   std::uint64_t first = 0, length = f.size;
   int status = 200;
+  // If-Range (§13.1.5) decides for the whole set of ranges at once.
   if (!req.range.empty() && if_range_allows(req.if_range, f.etag, f.mtime_sec)) {
-    byte_range r = parse_range(req.range, f.size);
-    if (r.k == byte_range::kind::unsatisfiable) {
-      const status_text& s = lookup_status(416);
-      start_head(out, 416);
-      out.head.append("Content-Range: bytes */");
-      append_uint(out.head, f.size);
-      out.head.append("\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ");
-      append_uint(out.head, s.body.size());
-      out.head.append("\r\n");
-      file_fields(out, f);
-      end_head(out, ka_token);
-      if (!head_only) {
-        out.body = body_kind::memory;
-        out.memory = s.body;
-        out.length = s.body.size();
-      }
-      return;
-    }
-    if (r.k == byte_range::kind::satisfiable) {
+    const range_set set = parse_ranges(req.range, f.size, ranges_);
+    if (set.k == range_set::kind::unsatisfiable)
+      return range_not_satisfiable(f, out, head_only, ka_token);
+    // One range left (asked for, or after coalescing) is a plain 206: a
+    // client that asked for one need not understand multipart (§15.3.7.2).
+    if (set.k == range_set::kind::satisfiable && set.count > 1)
+      return serve_multipart(file, set.count, out, head_only, ka_token);
+    if (set.k == range_set::kind::satisfiable) {
       status = 206;
-      first = r.first;
-      length = r.last - r.first + 1;
+      first = ranges_[0].first;
+      length = ranges_[0].length();
     }
   }
 
@@ -258,6 +249,58 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
     out.offset = first;
     out.length = length;
   }
+}
+
+void handler::range_not_satisfiable(const cached_file& f, reply& out, bool head_only,
+                                    bool ka_token) {
+  const status_text& s = lookup_status(416);
+  start_head(out, 416);
+  out.head.append("Content-Range: bytes */");
+  append_uint(out.head, f.size);
+  out.head.append("\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ");
+  append_uint(out.head, s.body.size());
+  out.head.append("\r\n");
+  file_fields(out, f);
+  end_head(out, ka_token);
+  if (!head_only) {
+    out.body = body_kind::memory;
+    out.memory = s.body;
+    out.length = s.body.size();
+  }
+}
+
+// Ranges ranges_[0 .. count) as a multipart/byteranges body. The reply
+// starts as its first part (the reply head followed by the part's head,
+// then the part's bytes); reply::next_part() makes it each next one.
+void handler::serve_multipart(const file_ref& file, std::size_t count, reply& out, bool head_only,
+                              bool ka_token) {
+  const cached_file& f = *file;
+  auto m = std::make_unique<multipart_state>();
+  make_boundary(*m);
+  m->mime = f.mime;
+  m->size = f.size;
+  m->parts.assign(ranges_.begin(), ranges_.begin() + static_cast<std::ptrdiff_t>(count));
+  m->body_bytes = multipart_body_length(*m);
+
+  start_head(out, 206);
+  out.head.append("Content-Type: multipart/byteranges; boundary=");
+  out.head.append(m->boundary_text());
+  out.head.append("\r\nContent-Length: ");
+  append_uint(out.head, m->body_bytes);
+  out.head.append("\r\n");
+  file_fields(out, f);
+  out.head.append("Accept-Ranges: bytes\r\n");
+  end_head(out, ka_token);
+  if (head_only) return;  // the same head, and no part of the body
+
+  m->head_bytes = out.head.size();
+  format_part_head(out.head, *m, 0);
+  m->next = 1;
+  out.body = body_kind::file;
+  out.file = file;
+  out.offset = m->parts[0].first;
+  out.length = m->parts[0].length();
+  out.multipart = std::move(m);
 }
 
 }  // namespace zc

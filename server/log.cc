@@ -70,7 +70,7 @@ void log_access_line(access_logger& log, const sockaddr_storage& peer, const htt
     e.user_agent = req->user_agent;
   }
   e.status = r.status;
-  e.bytes = r.body == body_kind::none ? 0 : r.length;
+  e.bytes = r.body_bytes();
   log.append(e);
 }
 

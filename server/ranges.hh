@@ -3,8 +3,10 @@
 // Pure rules of RFC 9110 the handler applies: byte ranges (§14) and
 // conditional requests (§13). No I/O, so they are unit-tested directly.
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string_view>
 
 namespace zc {
@@ -20,10 +22,40 @@ struct byte_range {
   std::uint64_t last = 0;  // inclusive
 };
 
-// Interprets a Range field value for a representation of `size` bytes.
-// Only a single range is served; a multi-range request gets the whole body,
+// Interprets a Range field value for a representation of `size` bytes as a
+// single range: a request for several gets the whole body (kind::none),
 // which RFC 9110 §14.2 allows.
 byte_range parse_range(std::string_view value, std::uint64_t size) noexcept;
+
+// One satisfiable range of a set, [first, last], both inclusive.
+struct byte_span {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::uint64_t length() const noexcept { return last - first + 1; }
+  friend bool operator==(const byte_span&, const byte_span&) = default;
+};
+
+struct range_set {
+  using kind = byte_range::kind;
+  kind k = kind::none;
+  std::size_t count = 0;  // kind::satisfiable: spans written to the output, at least 1
+};
+
+// Interprets a Range field value that may list several ranges (RFC 9110
+// §14.1.1), for a representation of `size` bytes, into `out`:
+//  - a range that is not satisfiable is dropped; if none is left: 416;
+//  - ranges that overlap or touch are coalesced into one, which takes the
+//    place of the first of them in the request (§14.6 lets a server
+//    coalesce; the others keep the client's order, which §15.3.7.2 asks
+//    for: a client that listed them out of order may want them so);
+//  - more range-specs than `out` holds, satisfiable or not, or requested
+//    ranges whose lengths (before coalescing) add up to more than `size`,
+//    and the field is ignored (kind::none: the whole body, 200), as nginx
+//    does: many small or overlapping ranges would make the reply many times
+//    the file (CVE-2011-3192), and cost a part head each;
+//  - a field that is not "bytes=" with valid range-specs is ignored too.
+range_set parse_ranges(std::string_view value, std::uint64_t size,
+                       std::span<byte_span> out) noexcept;
 
 // If-None-Match (weak comparison, §13.1.2): true if any listed tag, or "*",
 // matches `etag`.

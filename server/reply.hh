@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "server/file_cache.hh"
+#include "server/multipart.hh"
 
 namespace zc {
 
@@ -49,8 +50,35 @@ struct reply {
 
   send_scratch scratch;
 
+  // Set only while a multipart/byteranges body is sent (server/multipart.hh):
+  // head, offset and length above are then its current part. Allocated per
+  // such reply, so an ordinary one costs this pointer and nothing more.
+  std::unique_ptr<multipart_state> multipart;
+
   bool head_done() const noexcept { return head_sent == head.size(); }
+  // The current part is out; for an ordinary reply, the reply.
   bool done() const noexcept { return head_done() && body_sent == length; }
+
+  // Once done(), makes the reply its next part (rewrites head, offset and
+  // length, resets progress and what the copying senders staged). False
+  // when there is none: the reply is complete.
+  bool next_part();
+
+  // The body the head announced, every part of a multipart one included,
+  // whatever part is in flight: what the access log reports.
+  std::uint64_t body_bytes() const noexcept {
+    if (multipart) return multipart->body_bytes;
+    return body == body_kind::none ? 0 : length;
+  }
+  // Head and body bytes of the whole reply.
+  std::uint64_t wire_bytes() const noexcept {
+    if (multipart) return multipart->head_bytes + multipart->body_bytes;
+    return head.size() + length;
+  }
+  // Bytes of the reply sent so far; only grows, across parts too.
+  std::uint64_t progress() const noexcept {
+    return (multipart ? multipart->sent_before : 0) + head_sent + body_sent;
+  }
 
   // Ready for the next reply; keeps the head's capacity and the scratch.
   void clear() noexcept {
@@ -64,6 +92,7 @@ struct reply {
     head_sent = 0;
     body_sent = 0;
     scratch.buf_off = scratch.buf_len = 0;
+    multipart.reset();
   }
 };
 

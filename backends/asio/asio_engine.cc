@@ -164,7 +164,7 @@ void asio_engine::drive(conn& c, std::int64_t now) {
   for (;;) {
     if (c.proto.replying()) {
       reply& r = c.proto.current();
-      send_result res = sender_->send(c.sock.native_handle(), r);
+      send_result res = sender_->send_reply(c.sock.native_handle(), r);
       if (res.status == send_status::again) {
         arm(c, conn_timers::send, now);
         c.sock.async_wait(tcp::socket::wait_write,

@@ -293,14 +293,14 @@ void blocking_engine::serve(conn_thread& t) {
   for (;;) {
     if (c.replying()) {
       reply& r = c.current();
-      const std::uint64_t sent = r.head_sent + r.body_sent;
-      send_result res = out_->send(fd, r);
+      const std::uint64_t sent = r.progress();
+      send_result res = out_->send_reply(fd, r);
       if (res.status == send_status::again) {
         // On a blocking socket only SO_SNDTIMEO ends a send with EAGAIN: the
         // last call waited a whole slice and moved nothing, so the last
         // byte moved (in this send() or before it) a slice ago or earlier.
         now = monotonic_ms();
-        if (moved_ms < 0 || r.head_sent + r.body_sent != sent) moved_ms = now - slice_ms;
+        if (moved_ms < 0 || r.progress() != sent) moved_ms = now - slice_ms;
         if (now - moved_ms < send_ms) continue;
         spdlog::debug("worker {}: {}: no progress for {} ms; closing", ctx_.id, res.op, send_ms);
         return;

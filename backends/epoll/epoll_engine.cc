@@ -201,7 +201,7 @@ void epoll_engine::drive(conn& c, std::int64_t now) {
     if (c.proto.replying()) {
       if (c.write_blocked) return;
       reply& r = c.proto.current();
-      send_result res = sender_->send(c.fd.get(), r);
+      send_result res = sender_->send_reply(c.fd.get(), r);
       if (res.status == send_status::again) {
         c.write_blocked = true;
         timers_.arm(c, conn_timers::send, now);

@@ -814,6 +814,9 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
         timers_.arm(c, conn_timers::send, now);
         return;
       }
+      // This part is out: the next one (of a multipart body) is prepared
+      // the same way, after the last step of this one has completed.
+      if (r.next_part()) continue;
       sender_->release(r.scratch);
       const bool linger = c.proto.linger_on_close();
       if (c.proto.reply_sent()) return linger ? start_linger(c, now) : close_conn(c);

@@ -70,6 +70,12 @@ def test_bad_value_names_the_value_given(run):
     assert_refused(p, "server.idle_timeout", '"10h"')
 
 
+@pytest.mark.parametrize("value", ["0", "257", '"16"'])
+def test_bad_max_ranges(run, value):
+    p = run(*SAFE, "--set", f"server.max_ranges={value}")
+    assert_refused(p, "server.max_ranges", value, "1 to 256")
+
+
 def test_bad_listen(run):
     p = run("--listen", "localhost")
     assert_refused(p, "server.listen", '"localhost"', "HOST:PORT")
