@@ -63,6 +63,8 @@ std::string_view reason_phrase(int status) noexcept {
 
 handler::handler(const config& cfg, file_cache& cache) : cfg_(cfg), cache_(cache) {
   server_field_ = "Server: zcserve\r\n";
+  for (const std::string& name : cfg_.server.precompressed)
+    if (const auto c = coding_named(name)) precompressed_.push_back(*c);
 }
 
 void handler::start_head(reply& out, int status) {
@@ -93,6 +95,15 @@ void handler::file_fields(reply& out, const cached_file& f) {
   out.head.append(f.etag);
   out.head.append("\r\n");
 }
+
+namespace {
+// Caches must key a file with precompressed siblings on Accept-Encoding,
+// whichever representation this reply carries (RFC 9110 §12.5.5); a 304
+// carries it too (§15.4.5).
+void vary_field(reply& out, bool vary) {
+  if (vary) out.head.append("Vary: Accept-Encoding\r\n");
+}
+}  // namespace
 
 void handler::error(int status, reply& out, bool close_after, bool head_only) {
   const status_text& s = lookup_status(status);
@@ -156,33 +167,39 @@ void handler::redirect_to_directory(const http::request& req, std::string_view r
 
 void handler::handle(const http::request& req, reply& out, std::int64_t now_ms) {
   const bool head_only = req.verb == http::method::head;
+  now_ms_ = now_ms;
   out.close_after = out.close_after || !req.keep_alive;
-  if (req.verb == http::method::other) return error(405, out, false);
+  if (req.verb == http::method::other) return reject(405, out, false);
 
   normalized_path np = normalize(req.path);
   if (np.status != 0) return error(np.status, out, false, head_only);
 
   lookup_result found = cache_.lookup(np.rel, now_ms);
-  if (found.status != 0) return error(found.status, out, false, head_only);
+  if (found.status != 0) return reject(found.status, out, head_only);
   if (!found.file->is_dir && np.trailing_slash) {
     // "/f.txt/" names a directory that does not exist, not the file.
-    return error(404, out, false, head_only);
+    return reject(404, out, head_only);
   }
   if (found.file->is_dir) {
     if (!np.trailing_slash) return redirect_to_directory(req, np.rel, out);
     scratch_.assign(np.rel);
     if (!scratch_.empty()) scratch_.push_back('/');
     scratch_.append(cfg_.server.index);
+    const file_ref dir = std::move(found.file);
     found = cache_.lookup(scratch_, now_ms);
-    // No index: 403, never a listing.
-    if (found.status == 404 || (found.status == 0 && found.file->is_dir))
-      return error(403, out, false, head_only);
-    if (found.status != 0) return error(found.status, out, false, head_only);
+    // No index: a listing if server.autoindex says so, else 403.
+    if (found.status == 404 || (found.status == 0 && found.file->is_dir)) {
+      if (cfg_.server.autoindex) return serve_listing(req, *dir, np.rel, out);
+      return reject(403, out, head_only);
+    }
+    if (found.status != 0) return reject(found.status, out, head_only);
+    return serve_file(req, choose_representation(req, std::move(found.file), scratch_), out);
   }
-  serve_file(req, found.file, out);
+  serve_file(req, choose_representation(req, std::move(found.file), np.rel), out);
 }
 
-void handler::serve_file(const http::request& req, const file_ref& file, reply& out) {
+void handler::serve_file(const http::request& req, const representation& rep, reply& out) {
+  const file_ref& file = rep.file;
   const cached_file& f = *file;
   const bool head_only = req.verb == http::method::head;
   const bool ka_token = req.ver == http::version::http10 && req.keep_alive;
@@ -193,7 +210,7 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
                           ? !etag_list_matches_strongly(req.if_match, f.etag)
                           : !req.if_unmodified_since.empty() &&
                                 modified_since(req.if_unmodified_since, f.mtime_sec);
-  if (failed) return error(412, out, false, head_only);
+  if (failed) return reject(412, out, head_only);
   bool not_modified = false;
   if (!req.if_none_match.empty())
     not_modified = etag_list_matches(req.if_none_match, f.etag);
@@ -202,6 +219,7 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
   if (not_modified) {
     start_head(out, 304);
     file_fields(out, f);
+    vary_field(out, rep.vary);
     end_head(out, ka_token);
     return;
   }
@@ -219,6 +237,7 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
       append_uint(out.head, s.body.size());
       out.head.append("\r\n");
       file_fields(out, f);
+      vary_field(out, rep.vary);
       end_head(out, ka_token);
       if (!head_only) {
         out.body = body_kind::memory;
@@ -236,8 +255,15 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
 
   start_head(out, status);
   out.head.append("Content-Type: ");
-  out.head.append(f.mime);
-  out.head.append("\r\nContent-Length: ");
+  out.head.append(rep.mime);
+  out.head.append("\r\n");
+  if (!rep.encoding.empty()) {
+    out.head.append("Content-Encoding: ");
+    out.head.append(rep.encoding);
+    out.head.append("\r\n");
+  }
+  vary_field(out, rep.vary);
+  out.head.append("Content-Length: ");
   append_uint(out.head, length);
   out.head.append("\r\n");
   if (status == 206) {
