@@ -56,7 +56,7 @@ class handler {
   const config& cfg_;
   file_cache& cache_;
   std::string server_field_;
-  std::string scratch_;  // for "<dir>/index.html" lookups
+  std::string scratch_;  // for "<dir>/index.html" and listed links' lookups
   // Issue 11: precompressed siblings, error pages.
   std::vector<content_coding> precompressed_;  // server.precompressed, in its order
   std::int64_t now_ms_ = 0;                    // of the request being handled
