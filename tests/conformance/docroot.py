@@ -19,6 +19,7 @@ BASE/secret is a file the server must never hand out):
     BASE/root/linkdir_out  -> ..                (a directory outside)
     BASE/root/loop         -> loop              (ELOOP)
     BASE/root/app.js  app.js.gz  app.js.br     precompressed siblings (real gzip, brotli)
+    BASE/root/app.js.zst            a zstd stand-in (off unless configured)
     BASE/root/style.css  style.css.gz          a gzip sibling only
     BASE/root/errors/404.html  errors/403.html error pages (tests turn them on)
     BASE/root/listing/...           no index; AWKWARD names, a sub-directory, a dotfile
@@ -155,6 +156,8 @@ def add_precompressed(t):
     t.has_brotli = (br := brotli(js)) is not None
     # Without the CLI the sibling still exists, with bytes no one decodes.
     t.add("app.js.br", br if br is not None else b"not brotli: " + random_bytes("app.js.br", 200))
+    # Not real zstd (no CLI is needed): only which file is sent is checked.
+    t.add("app.js.zst", b"zstd stand-in: " + random_bytes("app.js.zst", 100))
     css = b"body { color: black; }\n" * 100
     t.add("style.css", css)
     t.add("style.css.gz", gzip.compress(css, mtime=0))

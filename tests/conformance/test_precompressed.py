@@ -145,6 +145,18 @@ def test_off_when_configured_empty(start_server, tree):
     assert r.body == tree.bytes_of(JS)
 
 
+def test_configured_order_is_the_servers_preference(start_server, tree):
+    srv = start_server(extra_args=["--set", 'server.precompressed=["zstd", "gzip"]'])
+    with httpraw.Client(srv.port) as c:
+        zst = get(c, JS, "gzip, br, zstd")
+        gz = get(c, JS, "br, gzip")
+        br = get(c, JS, "br")
+    assert zst.header("content-encoding") == "zstd" and zst.body == tree.bytes_of(JS + ".zst")
+    assert gz.header("content-encoding") == "gzip" and gz.body == sibling(tree, "gzip")
+    # br is not configured: its sibling is not offered.
+    assert br.header("content-encoding") is None and br.body == tree.bytes_of(JS)
+
+
 def test_curl_compressed_decodes_the_original(server, tree, tmp_path):
     out, hdr = tmp_path / "body", tmp_path / "head"
     p = subprocess.run(["curl", "-s", "--http1.1", "--compressed", "-D", str(hdr), "-o", str(out),
