@@ -61,6 +61,12 @@ struct request {
   std::string_view accept_encoding;
   bool accept_encoding_repeated = false;  // more than one line
 
+  // For the access log (Combined Log Format) only; empty when absent. They
+  // are written down, never acted on, so a repeat is not an error: the
+  // first is kept.
+  std::string_view referer;
+  std::string_view user_agent;
+
   header headers[max_headers_capacity];
   std::size_t header_count = 0;
 };
