@@ -5,7 +5,6 @@ Vary: Accept-Encoding."""
 
 import gzip
 import json
-import re
 import subprocess
 import urllib.request
 
@@ -169,13 +168,8 @@ def test_curl_compressed_decodes_the_original(server, tree, tmp_path):
 
 
 def _stats(srv):
-    port = None
-    for line in srv.stderr_lines:
-        m = re.search(r"\badmin=\S+:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-    assert port, "no admin= on stderr"
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:
+    assert srv.admin_port, "the server's ready line named no admin port"
+    with urllib.request.urlopen(f"http://127.0.0.1:{srv.admin_port}/stats", timeout=10) as r:
         return json.load(r)["totals"]
 
 
