@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -31,7 +32,27 @@ struct config {
 
     // Byte ranges (multipart/byteranges).
     std::size_t max_ranges = 16;  // range-specs in one Range field; more: the whole file, 200
+    // Precompressed files and directory listings (issue 11).
+    // Codings whose sibling ("x.br", "x.zst", "x.gz") is sent in place of
+    // "x" when the client accepts it, in order of preference; empty: off.
+    std::vector<std::string> precompressed{"br", "gzip"};
+    bool autoindex = false;  // list a directory that has no index file
   } server;
+
+  // [error_pages]: a file beneath the root sent as the body of an error
+  // reply, by status; "" (the default) keeps the built-in body. Only
+  // statuses the handler picks for a request it understood: the
+  // connection layer's 400/408/413/414/431/501/505 keep theirs.
+  struct error_pages_section {
+    static constexpr std::array<int, 6> statuses{403, 404, 405, 412, 500, 503};
+    std::array<std::string, statuses.size()> path;  // path[i] for statuses[i]: "/errors/404.html"
+
+    const std::string* for_status(int status) const noexcept {
+      for (std::size_t i = 0; i < statuses.size(); ++i)
+        if (statuses[i] == status) return path[i].empty() ? nullptr : &path[i];
+      return nullptr;
+    }
+  } error_pages;
 
   struct io_section {
     std::string engine = "epoll";

@@ -20,6 +20,8 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "server/encoding.hh"
+
 namespace zc {
 namespace {
 
@@ -491,6 +493,69 @@ key_spec bool_key(std::string_view section, std::string_view name, Field field) 
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
 }
 
+key_spec precompressed_key() {
+  std::string allowed =
+      "an array of distinct codings from \"br\", \"zstd\", \"gzip\", in order of "
+      "preference ([] turns it off)";
+  applier apply = [=](config& c, const toml::node& n) -> std::string {
+    const auto* arr = n.as_array();
+    if (arr == nullptr) return wrong(allowed, n, true);
+    std::vector<std::string> codings;
+    for (const toml::node& e : *arr) {
+      const auto s = string_of(e);
+      if (!s) return fmt::format("must be {}, not an array holding {}", allowed, type_name(e));
+      if (!coding_named(*s) || std::find(codings.begin(), codings.end(), *s) != codings.end())
+        return wrong(allowed, n, false);
+      codings.push_back(*s);
+    }
+    c.server.precompressed = std::move(codings);
+    return "";
+  };
+  shower show = [](const config& c) {
+    std::string out = "[";
+    for (const std::string& s : c.server.precompressed) {
+      if (out.size() > 1) out += ", ";
+      out += quoted(s);
+    }
+    return out + "]";
+  };
+  return {"server", "precompressed", std::move(allowed), std::move(apply), std::move(show)};
+}
+
+// "/errors/404.html": beneath the root, already in the normalised form the
+// file cache is keyed by, so that it names one file however it is read.
+bool is_error_page_path(const std::string& s) {
+  if (s.empty()) return true;  // unset: the built-in body
+  if (s.front() != '/' || s.back() == '/') return false;
+  std::string_view rest(s);
+  rest.remove_prefix(1);
+  while (true) {
+    const std::size_t slash = rest.find('/');
+    const std::string_view seg = rest.substr(0, slash);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+key_spec error_page_key(std::size_t i) {
+  // The key table keeps views of its names: these outlive it.
+  static const std::array<std::string, config::error_pages_section::statuses.size()> names = [] {
+    std::array<std::string, config::error_pages_section::statuses.size()> out;
+    for (std::size_t j = 0; j < out.size(); ++j)
+      out[j] = std::to_string(config::error_pages_section::statuses[j]);
+    return out;
+  }();
+  return with_note(
+      string_key(
+          "error_pages", names[i],
+          "\"\" (the built-in body) or a file's path beneath the root, such as "
+          "\"/errors/404.html\" (no empty, \".\" or \"..\" segment, no trailing '/')",
+          is_error_page_path, [i](auto& c) -> auto& { return c.error_pages.path[i]; }),
+      "sent as the body of this status, which it keeps; when the file is missing, the built-in "
+      "body");
+}
+
 constexpr std::string_view log_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
 const std::vector<key_spec>& key_table() {
@@ -565,6 +630,14 @@ const std::vector<key_spec>& key_table() {
         "range-specs one Range field may list; more, or ranges adding up to "
         "more than the file, get the whole file (200); 1 serves single ranges "
         "only"));
+    // Precompressed files and directory listings (issue 11).
+    t.push_back(with_note(precompressed_key(),
+                          "with Accept-Encoding allowing it, \"x.br\" (or .zst, .gz) beside \"x\" "
+                          "is sent in its place, with Content-Encoding"));
+    t.push_back(
+        with_note(bool_key(
+                      "server", "autoindex", [](auto& c) -> auto& { return c.server.autoindex; }),
+                  "an HTML listing of a directory that has no index file (else 403)"));
     // Whether an engine or sender exists is the registry's call, made after
     // loading, so that its message can list what this build offers.
     t.push_back(string_key(
@@ -648,12 +721,15 @@ const std::vector<key_spec>& key_table() {
             1000),
         "the longest an access log line waits in its worker's buffer before it is written; "
         "a full buffer (64 KiB) is written at once"));
+    // [error_pages] (issue 11): one key per status that may have a page.
+    for (std::size_t i = 0; i < config::error_pages_section::statuses.size(); ++i)
+      t.push_back(error_page_key(i));
     return t;
   }();
   return table;
 }
 
-constexpr std::string_view sections[] = {"server", "io", "io.uring", "admin", "log"};
+constexpr std::string_view sections[] = {"server", "io", "io.uring", "admin", "log", "error_pages"};
 
 bool is_section(std::string_view s) {
   return std::find(std::begin(sections), std::end(sections), s) != std::end(sections);

@@ -179,6 +179,7 @@ lookup_result file_cache::lookup_locked(std::string_view rel, std::int64_t now_m
     if (o.dev == f.dev && o.ino == f.ino && o.size == f.size && o.mtime_sec == f.mtime_sec &&
         o.mtime_nsec == f.mtime_nsec) {
       o.checked_ms = now_ms;
+      o.siblings_known = 0;  // looked for again, so one added since is found
       return {0, n.file};
     }
     n.file = fresh.file;
@@ -193,6 +194,26 @@ lookup_result file_cache::lookup_locked(std::string_view rel, std::int64_t now_m
   lru_.push_front(key_);
   map_.emplace(key_, node{fresh.file, lru_.begin()});
   return fresh;
+}
+
+file_ref file_cache::sibling(cached_file& original, std::string_view rel, std::string_view suffix,
+                             unsigned bit, std::int64_t now_ms) {
+  std::unique_lock<std::mutex> lock;
+  if (shared_) lock = std::unique_lock(mu_);  // the record is shared with other threads
+  const auto mask = static_cast<std::uint8_t>(1u << bit);
+  if ((original.siblings_known & mask) != 0 && (original.siblings_present & mask) == 0) return {};
+  sibling_key_.assign(rel);
+  sibling_key_.append(suffix);
+  lookup_result r = lookup_locked(sibling_key_, now_ms);
+  // Out of descriptors says nothing about the sibling: look again next time.
+  if (r.status == 503) return {};
+  original.siblings_known |= mask;
+  if (r.status != 0 || r.file->is_dir) {
+    original.siblings_present &= static_cast<std::uint8_t>(~mask);
+    return {};
+  }
+  original.siblings_present |= mask;
+  return std::move(r.file);
 }
 
 }  // namespace zc

@@ -67,6 +67,11 @@ class cached_file {
   dev_t dev = 0;
   ino_t ino = 0;
   bool is_dir = false;
+  // Precompressed siblings ("x.br", "x.gz"), bit i for the i-th coding of
+  // server.precompressed: which have been looked for, and which were
+  // found, since this entry was last (re)validated. Kept in padding.
+  std::uint8_t siblings_known = 0;
+  std::uint8_t siblings_present = 0;
   std::string etag;             // "\"<inode>-<mtime s>.<ns>-<size>\"" in hex, quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
   std::string_view mime;
@@ -156,6 +161,14 @@ class file_cache {
   // `rel` is a normalised path (see normalize()); "" is the root.
   lookup_result lookup(std::string_view rel, std::int64_t now_ms);
 
+  // The sibling `rel` + `suffix` of `original` (bit `bit` of its sibling
+  // record), or nothing when it is missing or not a regular file. What is
+  // missing is remembered in the original's entry until that entry is
+  // revalidated, so that a file without siblings costs no system call per
+  // request for looking; a sibling found is an entry of its own.
+  file_ref sibling(cached_file& original, std::string_view rel, std::string_view suffix,
+                   unsigned bit, std::int64_t now_ms);
+
   std::size_t size() const noexcept { return map_.size(); }
 
  private:
@@ -189,7 +202,8 @@ class file_cache {
   std::mutex mu_;  // taken only when shared_
   std::list<std::string> lru_;
   std::unordered_map<std::string, node, string_hash, std::equal_to<>> map_;
-  std::string key_;  // scratch for misses
+  std::string key_;          // scratch for misses
+  std::string sibling_key_;  // scratch for sibling(): rel + suffix
 };
 
 }  // namespace zc

@@ -64,6 +64,8 @@ std::string_view reason_phrase(int status) noexcept {
 handler::handler(const config& cfg, file_cache& cache) : cfg_(cfg), cache_(cache) {
   server_field_ = "Server: zcserve\r\n";
   ranges_.resize(cfg.server.max_ranges);
+  for (const std::string& name : cfg_.server.precompressed)
+    if (const auto c = coding_named(name)) precompressed_.push_back(*c);
 }
 
 void handler::start_head(reply& out, int status) {
@@ -94,6 +96,15 @@ void handler::file_fields(reply& out, const cached_file& f) {
   out.head.append(f.etag);
   out.head.append("\r\n");
 }
+
+namespace {
+// Caches must key a file with precompressed siblings on Accept-Encoding,
+// whichever representation this reply carries (RFC 9110 §12.5.5); a 304
+// carries it too (§15.4.5).
+void vary_field(reply& out, bool vary) {
+  if (vary) out.head.append("Vary: Accept-Encoding\r\n");
+}
+}  // namespace
 
 void handler::error(int status, reply& out, bool close_after, bool head_only) {
   const status_text& s = lookup_status(status);
@@ -157,33 +168,39 @@ void handler::redirect_to_directory(const http::request& req, std::string_view r
 
 void handler::handle(const http::request& req, reply& out, std::int64_t now_ms) {
   const bool head_only = req.verb == http::method::head;
+  now_ms_ = now_ms;
   out.close_after = out.close_after || !req.keep_alive;
-  if (req.verb == http::method::other) return error(405, out, false);
+  if (req.verb == http::method::other) return reject(405, out, false);
 
   normalized_path np = normalize(req.path);
   if (np.status != 0) return error(np.status, out, false, head_only);
 
   lookup_result found = cache_.lookup(np.rel, now_ms);
-  if (found.status != 0) return error(found.status, out, false, head_only);
+  if (found.status != 0) return reject(found.status, out, head_only);
   if (!found.file->is_dir && np.trailing_slash) {
     // "/f.txt/" names a directory that does not exist, not the file.
-    return error(404, out, false, head_only);
+    return reject(404, out, head_only);
   }
   if (found.file->is_dir) {
     if (!np.trailing_slash) return redirect_to_directory(req, np.rel, out);
     scratch_.assign(np.rel);
     if (!scratch_.empty()) scratch_.push_back('/');
     scratch_.append(cfg_.server.index);
+    const file_ref dir = std::move(found.file);
     found = cache_.lookup(scratch_, now_ms);
-    // No index: 403, never a listing.
-    if (found.status == 404 || (found.status == 0 && found.file->is_dir))
-      return error(403, out, false, head_only);
-    if (found.status != 0) return error(found.status, out, false, head_only);
+    // No index: a listing if server.autoindex says so, else 403.
+    if (found.status == 404 || (found.status == 0 && found.file->is_dir)) {
+      if (cfg_.server.autoindex) return serve_listing(req, *dir, np.rel, out);
+      return reject(403, out, head_only);
+    }
+    if (found.status != 0) return reject(found.status, out, head_only);
+    return serve_file(req, choose_representation(req, std::move(found.file), scratch_), out);
   }
-  serve_file(req, found.file, out);
+  serve_file(req, choose_representation(req, std::move(found.file), np.rel), out);
 }
 
-void handler::serve_file(const http::request& req, const file_ref& file, reply& out) {
+void handler::serve_file(const http::request& req, const representation& rep, reply& out) {
+  const file_ref& file = rep.file;
   const cached_file& f = *file;
   const bool head_only = req.verb == http::method::head;
   const bool ka_token = req.ver == http::version::http10 && req.keep_alive;
@@ -194,7 +211,7 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
                           ? !etag_list_matches_strongly(req.if_match, f.etag)
                           : !req.if_unmodified_since.empty() &&
                                 modified_since(req.if_unmodified_since, f.mtime_sec);
-  if (failed) return error(412, out, false, head_only);
+  if (failed) return reject(412, out, head_only);
   bool not_modified = false;
   if (!req.if_none_match.empty())
     not_modified = etag_list_matches(req.if_none_match, f.etag);
@@ -203,6 +220,7 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
   if (not_modified) {
     start_head(out, 304);
     file_fields(out, f);
+    vary_field(out, rep.vary);
     end_head(out, ka_token);
     return;
   }
@@ -213,11 +231,11 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
   if (!req.range.empty() && if_range_allows(req.if_range, f.etag, f.mtime_sec)) {
     const range_set set = parse_ranges(req.range, f.size, ranges_);
     if (set.k == range_set::kind::unsatisfiable)
-      return range_not_satisfiable(f, out, head_only, ka_token);
+      return range_not_satisfiable(rep, out, head_only, ka_token);
     // One range left (asked for, or after coalescing) is a plain 206: a
     // client that asked for one need not understand multipart (§15.3.7.2).
     if (set.k == range_set::kind::satisfiable && set.count > 1)
-      return serve_multipart(file, set.count, out, head_only, ka_token);
+      return serve_multipart(rep, set.count, out, head_only, ka_token);
     if (set.k == range_set::kind::satisfiable) {
       status = 206;
       first = ranges_[0].first;
@@ -227,8 +245,15 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
 
   start_head(out, status);
   out.head.append("Content-Type: ");
-  out.head.append(f.mime);
-  out.head.append("\r\nContent-Length: ");
+  out.head.append(rep.mime);
+  out.head.append("\r\n");
+  if (!rep.encoding.empty()) {
+    out.head.append("Content-Encoding: ");
+    out.head.append(rep.encoding);
+    out.head.append("\r\n");
+  }
+  vary_field(out, rep.vary);
+  out.head.append("Content-Length: ");
   append_uint(out.head, length);
   out.head.append("\r\n");
   if (status == 206) {
@@ -251,8 +276,9 @@ void handler::serve_file(const http::request& req, const file_ref& file, reply& 
   }
 }
 
-void handler::range_not_satisfiable(const cached_file& f, reply& out, bool head_only,
+void handler::range_not_satisfiable(const representation& rep, reply& out, bool head_only,
                                     bool ka_token) {
+  const cached_file& f = *rep.file;
   const status_text& s = lookup_status(416);
   start_head(out, 416);
   out.head.append("Content-Range: bytes */");
@@ -261,6 +287,7 @@ void handler::range_not_satisfiable(const cached_file& f, reply& out, bool head_
   append_uint(out.head, s.body.size());
   out.head.append("\r\n");
   file_fields(out, f);
+  vary_field(out, rep.vary);
   end_head(out, ka_token);
   if (!head_only) {
     out.body = body_kind::memory;
@@ -272,12 +299,16 @@ void handler::range_not_satisfiable(const cached_file& f, reply& out, bool head_
 // Ranges ranges_[0 .. count) as a multipart/byteranges body. The reply
 // starts as its first part (the reply head followed by the part's head,
 // then the part's bytes); reply::next_part() makes it each next one.
-void handler::serve_multipart(const file_ref& file, std::size_t count, reply& out, bool head_only,
-                              bool ka_token) {
+void handler::serve_multipart(const representation& rep, std::size_t count, reply& out,
+                              bool head_only, bool ka_token) {
+  const file_ref& file = rep.file;
   const cached_file& f = *file;
   auto m = std::make_unique<multipart_state>();
   make_boundary(*m);
-  m->mime = f.mime;
+  // The parts are of the representation chosen (a precompressed sibling
+  // too, as nginx does): each says the original's type, the whole says
+  // the coding.
+  m->mime = rep.mime;
   m->size = f.size;
   m->parts.assign(ranges_.begin(), ranges_.begin() + static_cast<std::ptrdiff_t>(count));
   m->body_bytes = multipart_body_length(*m);
@@ -285,7 +316,14 @@ void handler::serve_multipart(const file_ref& file, std::size_t count, reply& ou
   start_head(out, 206);
   out.head.append("Content-Type: multipart/byteranges; boundary=");
   out.head.append(m->boundary_text());
-  out.head.append("\r\nContent-Length: ");
+  out.head.append("\r\n");
+  if (!rep.encoding.empty()) {
+    out.head.append("Content-Encoding: ");
+    out.head.append(rep.encoding);
+    out.head.append("\r\n");
+  }
+  vary_field(out, rep.vary);
+  out.head.append("Content-Length: ");
   append_uint(out.head, m->body_bytes);
   out.head.append("\r\n");
   file_fields(out, f);

@@ -392,6 +392,14 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
         out.content_length = len;
       }
       break;
+    case 15:
+      if (ieq(n, "accept-encoding")) {
+        if (out.accept_encoding.data() != nullptr)
+          out.accept_encoding_repeated = true;
+        else
+          out.accept_encoding = v;
+      }
+      break;
     case 17:
       if (ieq(n, "if-modified-since")) {
         return set_once(seen.if_modified_since, out.if_modified_since, v,
@@ -464,6 +472,8 @@ void reset_request(request& out) noexcept {
   out.expect_continue = false;
   out.referer = {};
   out.user_agent = {};
+  out.accept_encoding = {};
+  out.accept_encoding_repeated = false;
   out.header_count = 0;
 }
 

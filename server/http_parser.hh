@@ -55,6 +55,11 @@ struct request {
   bool has_transfer_encoding = false;
   transfer_coding coding = transfer_coding::none;
   bool expect_continue = false;  // Expect: 100-continue
+  // Accept-Encoding, for precompressed files. It is a list that may
+  // legally span several lines: `accept_encoding` is the first, and when
+  // there are more, the reader walks `headers` for all of them.
+  std::string_view accept_encoding;
+  bool accept_encoding_repeated = false;  // more than one line
 
   // For the access log (Combined Log Format) only; empty when absent. They
   // are written down, never acted on, so a repeat is not an error: the

@@ -39,7 +39,7 @@ struct reply {
   // Status line, fields, blank line. Its capacity is kept from one reply
   // to the next while requests keep coming, and released when idle.
   std::string head;
-  std::string_view memory;   // body_kind::memory: static storage
+  std::string_view memory;   // body_kind::memory: static storage, or `owned`
   file_ref file;             // body_kind::file: keeps the descriptor alive
   std::uint64_t offset = 0;  // file range start
   std::uint64_t length = 0;  // body length (memory or file)
@@ -47,6 +47,11 @@ struct reply {
   // Progress, advanced by the sender.
   std::size_t head_sent = 0;
   std::uint64_t body_sent = 0;
+
+  // A body made for this reply alone (a directory listing), which `memory`
+  // points into. Allocated only for such a reply and freed with it: an idle
+  // connection pays the pointer, 8 bytes.
+  std::unique_ptr<std::string> owned;
 
   send_scratch scratch;
 
@@ -87,6 +92,7 @@ struct reply {
     body = body_kind::none;
     memory = {};
     file.reset();
+    owned.reset();
     offset = length = 0;
     close_after = false;
     head_sent = 0;

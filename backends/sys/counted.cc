@@ -209,6 +209,16 @@ int fstat(int fd, struct stat* st) noexcept {
   return ::fstat(fd, st);
 }
 
+int fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept {
+  bump(call::fstatat);
+  return ::fstatat(dirfd, path, st, flags);
+}
+
+ssize_t getdents64(int fd, void* buf, std::size_t n) noexcept {
+  bump(call::getdents64);
+  return ::syscall(SYS_getdents64, fd, buf, n);
+}
+
 int close(int fd) noexcept {
   bump(call::close);
   return ::close(fd);

@@ -45,6 +45,8 @@ namespace zc::sys {
   X(munmap)            \
   X(openat2)           \
   X(fstat)             \
+  X(fstatat)           \
+  X(getdents64)        \
   X(close)             \
   X(shutdown)          \
   X(setsockopt)        \
@@ -158,6 +160,10 @@ void* mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) 
 int munmap(void* addr, std::size_t len) noexcept;
 int openat2(int dirfd, const char* path, const ::open_how* how) noexcept;
 int fstat(int fd, struct stat* st) noexcept;
+int fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept;
+// Directory entries, as the kernel's linux_dirent64 records (directory
+// listings). Like fstat, what it copies is metadata, not counted as bytes.
+ssize_t getdents64(int fd, void* buf, std::size_t n) noexcept;
 int close(int fd) noexcept;
 int shutdown(int fd, int how) noexcept;
 int setsockopt(int fd, int level, int name, const void* val, socklen_t len) noexcept;

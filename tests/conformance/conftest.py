@@ -109,6 +109,7 @@ class Server:
         self.argv += list(extra_args)
         self.proc = None
         self.port = None
+        self.admin_port = None  # /stats and /metrics
         self.stderr_lines = []
         self.stdout_lines = []
         self._launched = None
@@ -129,7 +130,9 @@ class Server:
         self.stderr_lines = self._launched.stderr_lines
         self.stdout_lines = self._launched.stdout_lines
         try:
-            self.port = self._launched.wait_ready(START_TIMEOUT)["port"]
+            ready = self._launched.wait_ready(START_TIMEOUT)
+            self.port = ready["port"]
+            self.admin_port = ready.get("admin_port")
         except launch.StartError as e:
             pytest.fail(f"zcserve did not start: {e}\n{self.describe()}\n{self.log_tail()}",
                         pytrace=False)

@@ -18,13 +18,21 @@ BASE/secret is a file the server must never hand out):
     BASE/root/link_out_abs -> BASE/secret       (absolute, leaves the root)
     BASE/root/linkdir_out  -> ..                (a directory outside)
     BASE/root/loop         -> loop              (ELOOP)
+    BASE/root/app.js  app.js.gz  app.js.br     precompressed siblings (real gzip, brotli)
+    BASE/root/app.js.zst            a zstd stand-in (off unless configured)
+    BASE/root/style.css  style.css.gz          a gzip sibling only
+    BASE/root/errors/404.html  errors/403.html error pages (tests turn them on)
+    BASE/root/listing/...           no index; AWKWARD names, a sub-directory, a dotfile
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -38,6 +46,13 @@ SIZED = {
     "f1m1.bin": MiB + 1,
     "f64m.bin": 64 * MiB,
 }
+
+# Names a directory listing must link back to exactly (server.autoindex):
+# each file under listing/ holds its own name, so a link that leads to the
+# wrong file shows.
+AWKWARD = ["sp ace.txt", "q?x", "h#sh", "pc%41", 'quo"te', "<lt>&amp;", "nl\nname",
+           "colon:name", "plus+semi;", "caf\u00e9.txt"]
+AWKWARD_BYTES = [b"\xff\xfe.bin"]  # not UTF-8
 
 SECRET = b"TOP-SECRET-zcserve-conformance-" + b"x" * 64 + b"\n"
 
@@ -62,6 +77,7 @@ class Tree:
         self.content = {}  # URL path ("/x") -> bytes (kept for every file but f64m.bin)
         self.digest = {}  # URL path -> sha256 hex
         self.big = None  # bytes of f64m.bin, loaded lazily
+        self.has_brotli = False  # app.js.br is real brotli (the CLI was there)
 
     def path(self, url_path):
         return self.root / url_path.lstrip("/")
@@ -113,6 +129,9 @@ def build(base: Path) -> Tree:
     # would inject a header.
     t.add("inj\r\nX-Injected: yes/index.html", b"<p>injection</p>\n")
 
+    add_precompressed(t)
+    add_listing(t)
+
     os.symlink("f4096.bin", t.root / "link_in")
     os.symlink("../hello.txt", t.root / "dir" / "link_up")
     os.symlink("../secret", t.root / "link_out")
@@ -120,3 +139,40 @@ def build(base: Path) -> Tree:
     os.symlink("..", t.root / "linkdir_out")
     os.symlink("loop", t.root / "loop")
     return t
+
+
+def brotli(data):
+    """Brotli by Debian's CLI (scripts/setup installs it); None without it."""
+    if shutil.which("brotli") is None:
+        return None
+    return subprocess.run(["brotli", "-c"], input=data, capture_output=True, check=True).stdout
+
+
+def add_precompressed(t):
+    js = b"".join(b"export const line%d = 'the same words again and again';\n" % i
+                  for i in range(400))
+    t.add("app.js", js)
+    t.add("app.js.gz", gzip.compress(js, mtime=0))
+    t.has_brotli = (br := brotli(js)) is not None
+    # Without the CLI the sibling still exists, with bytes no one decodes.
+    t.add("app.js.br", br if br is not None else b"not brotli: " + random_bytes("app.js.br", 200))
+    # Not real zstd (no CLI is needed): only which file is sent is checked.
+    t.add("app.js.zst", b"zstd stand-in: " + random_bytes("app.js.zst", 100))
+    css = b"body { color: black; }\n" * 100
+    t.add("style.css", css)
+    t.add("style.css.gz", gzip.compress(css, mtime=0))
+    t.add("errors/404.html", b"<!doctype html><p>custom not found page</p>\n")
+    t.add("errors/403.html", b"<!doctype html><p>custom forbidden page</p>\n")
+
+
+def add_listing(t):
+    d = t.root / "listing"
+    d.mkdir()
+    for name in AWKWARD:
+        t.add("listing/" + name, ("file " + name + "\n").encode())
+    for raw in AWKWARD_BYTES:
+        with open(os.path.join(os.fsencode(d), raw), "wb") as f:
+            f.write(b"file with a name that is not UTF-8\n")
+    t.add("listing/sub dir/inner.txt", b"inner of sub dir\n")
+    t.add("listing/.hidden", b"a dotfile\n")
+    os.mkfifo(d / "fifo")

@@ -124,7 +124,7 @@ void check_views(std::string_view buf, std::size_t head_len, const request& req)
   // Every view lies in this request's head: not in the next pipelined
   // request, not in a stale buffer, not in the request object's old state.
   for (std::string_view v : {req.method_text, req.target, req.query, req.host, req.if_none_match,
-                             req.if_modified_since, req.range, req.if_range}) {
+                             req.if_modified_since, req.range, req.if_range, req.accept_encoding}) {
     if (!v.empty()) require(inside(v, b, e), "a field view lies outside the head");
   }
   // The one view allowed elsewhere: absolute-form without a path means "/".
@@ -318,6 +318,8 @@ void describe(outcome& o, const parse_result& r, const request& req, std::size_t
   put_view(out, "ims", req.if_modified_since, stream_off, head);
   put_view(out, "range", req.range, stream_off, head);
   put_view(out, "if_range", req.if_range, stream_off, head);
+  put_view(out, "accept_encoding", req.accept_encoding, stream_off, head);
+  put_field(out, "ae_repeated", req.accept_encoding_repeated);
   put_field(out, "verb", static_cast<std::uint64_t>(req.verb));
   put_field(out, "ver", static_cast<std::uint64_t>(req.ver));
   put_field(out, "has_host", req.has_host);
@@ -345,6 +347,8 @@ void poison(request& req) {
   static constexpr std::string_view stale = "stale";
   req.method_text = req.target = req.path = req.query = req.host = stale;
   req.if_none_match = req.if_modified_since = req.range = req.if_range = stale;
+  req.accept_encoding = stale;
+  req.accept_encoding_repeated = true;
   req.verb = method::get;
   req.ver = version::http10;
   req.has_host = req.keep_alive = req.has_content_length = req.has_transfer_encoding = true;

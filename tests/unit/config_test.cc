@@ -654,3 +654,72 @@ TEST(ConfigUring, FixedFilesIsABooleanOffByDefault) {
 
 }  // namespace
 }  // namespace zc
+
+namespace zc {
+namespace {
+
+TEST(ConfigPrecompressed, DefaultIsBrThenGzipAndAListOfCodingsIsAccepted) {
+  config c;
+  EXPECT_EQ(c.server.precompressed, (std::vector<std::string>{"br", "gzip"}));
+  EXPECT_EQ(apply_override(c, "server.precompressed=[\"gzip\", \"zstd\", \"br\"]"), "");
+  EXPECT_EQ(c.server.precompressed, (std::vector<std::string>{"gzip", "zstd", "br"}));
+  EXPECT_EQ(apply_override(c, "server.precompressed=[]"), "");
+  EXPECT_TRUE(c.server.precompressed.empty());
+}
+
+TEST(ConfigPrecompressed, UnknownRepeatedOrMistypedCodingsAreRefusedByName) {
+  for (const char* bad : {"server.precompressed=[\"deflate\"]",
+                          "server.precompressed=[\"br\", \"br\"]", "server.precompressed=[1]",
+                          "server.precompressed=true", "server.precompressed=[\"GZIP\"]"}) {
+    config c;
+    const std::string e = apply_override(c, bad);
+    expect_one_line(e);
+    EXPECT_NE(e.find("server.precompressed"), std::string::npos) << e;
+    EXPECT_NE(e.find("\"br\", \"zstd\", \"gzip\""), std::string::npos) << e;
+    EXPECT_EQ(c.server.precompressed, (std::vector<std::string>{"br", "gzip"}));
+  }
+}
+
+TEST(ConfigAutoindex, OffByDefaultABoolean) {
+  config c;
+  EXPECT_FALSE(c.server.autoindex);
+  EXPECT_EQ(apply_override(c, "server.autoindex=true"), "");
+  EXPECT_TRUE(c.server.autoindex);
+  const std::string e = apply_override(c, "server.autoindex=\"yes\"");
+  EXPECT_NE(e.find("server.autoindex"), std::string::npos) << e;
+  EXPECT_NE(e.find("true or false"), std::string::npos) << e;
+}
+
+TEST(ConfigErrorPages, PathsByStatusInATableOfTheirOwn) {
+  config c;
+  EXPECT_EQ(c.error_pages.for_status(404), nullptr);
+  EXPECT_EQ(apply_toml(c, "[error_pages]\n404 = \"/errors/404.html\"\n503 = \"/busy.html\"\n", "f"),
+            "");
+  ASSERT_NE(c.error_pages.for_status(404), nullptr);
+  EXPECT_EQ(*c.error_pages.for_status(404), "/errors/404.html");
+  EXPECT_EQ(*c.error_pages.for_status(503), "/busy.html");
+  EXPECT_EQ(c.error_pages.for_status(403), nullptr);
+  EXPECT_EQ(apply_override(c, "error_pages.403=/e/403.html"), "");
+  EXPECT_EQ(*c.error_pages.for_status(403), "/e/403.html");
+  EXPECT_EQ(apply_override(c, "error_pages.404=\"\""), "");
+  EXPECT_EQ(c.error_pages.for_status(404), nullptr);
+}
+
+TEST(ConfigErrorPages, BadPathsAndStatusesAreRefused) {
+  for (const char* bad :
+       {"error_pages.404=errors/404.html", "error_pages.404=/errors/", "error_pages.404=/a/../b",
+        "error_pages.404=/a//b", "error_pages.404=/./b", "error_pages.404=4"}) {
+    config c;
+    const std::string e = apply_override(c, bad);
+    expect_one_line(e);
+    EXPECT_NE(e.find("error_pages.404"), std::string::npos) << e;
+    EXPECT_NE(e.find("beneath the root"), std::string::npos) << e;
+  }
+  config c;
+  const std::string e = apply_override(c, "error_pages.400=/x.html");
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("403, 404, 405, 412, 500, 503"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace zc

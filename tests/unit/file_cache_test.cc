@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/sys/counted.hh"
 #include "server/file_cache.hh"
 
 namespace zc {
@@ -141,6 +142,46 @@ TEST_F(FileCache, ThreadsSharingOneCacheSeeEveryFileWhole) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_LE(cache.size(), 8u);
+}
+
+std::uint64_t opens() {
+  return sys::counters().calls[static_cast<std::size_t>(sys::call::openat2)].get();
+}
+
+// Precompressed siblings: a missing one is looked for once per
+// revalidation of the original, not once per request.
+TEST_F(FileCache, AMissingSiblingIsLookedForOncePerRevalidation) {
+  file_cache cache(root_, 64, 1000);
+  lookup_result f = cache.lookup(name(0), 0);
+  ASSERT_EQ(f.status, 0);
+  const std::uint64_t before = opens();
+  EXPECT_FALSE(cache.sibling(*f.file, name(0), ".gz", 1, 0));
+  EXPECT_EQ(opens(), before + 1);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(cache.sibling(*f.file, name(0), ".gz", 1, 10));
+  EXPECT_EQ(opens(), before + 1);
+
+  // Added since: found once the original is revalidated, and then served
+  // from the cache like any file.
+  std::ofstream(dir_ / (name(0) + ".gz")) << "compressed";
+  EXPECT_FALSE(cache.sibling(*f.file, name(0), ".gz", 1, 500));
+  f = cache.lookup(name(0), 2000);
+  ASSERT_EQ(f.status, 0);
+  const file_ref s = cache.sibling(*f.file, name(0), ".gz", 1, 2000);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->size, 10u);
+  const std::uint64_t found = opens();
+  EXPECT_TRUE(cache.sibling(*f.file, name(0), ".gz", 1, 2001));
+  EXPECT_EQ(opens(), found);
+}
+
+TEST_F(FileCache, ASiblingThatIsADirectoryIsNone) {
+  fs::create_directory(dir_ / (name(1) + ".br"));
+  file_cache cache(root_, 64, 1000);
+  lookup_result f = cache.lookup(name(1), 0);
+  ASSERT_EQ(f.status, 0);
+  EXPECT_FALSE(cache.sibling(*f.file, name(1), ".br", 0, 0));
+  EXPECT_EQ(f.file->siblings_known, 1u);
+  EXPECT_EQ(f.file->siblings_present, 0u);
 }
 
 }  // namespace

@@ -995,3 +995,41 @@ TEST(HttpParserHost, MissingOrRepeatedHostIn11Is400) {
 
 }  // namespace
 }  // namespace zc::http
+
+namespace zc::http {
+namespace {
+
+TEST(HttpParser, AcceptEncodingIsCaptured) {
+  const std::string buf = "GET / HTTP/1.1\r\nHost: h\r\naccept-ENCODING:  gzip, br;q=0.5 \r\n\r\n";
+  auto req = fresh();
+  ASSERT_EQ(parse_once(buf, *req).status, parse_status::complete);
+  EXPECT_EQ(req->accept_encoding, "gzip, br;q=0.5");
+  EXPECT_FALSE(req->accept_encoding_repeated);
+}
+
+TEST(HttpParser, RepeatedAcceptEncodingIsFlaggedNotRefused) {
+  const std::string buf =
+      "GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nAccept-Encoding: br\r\n\r\n";
+  auto req = fresh();
+  ASSERT_EQ(parse_once(buf, *req).status, parse_status::complete);
+  EXPECT_EQ(req->accept_encoding, "gzip");
+  EXPECT_TRUE(req->accept_encoding_repeated);
+  // The next request on the same object starts clean.
+  ASSERT_EQ(parse_once("GET / HTTP/1.1\r\nHost: h\r\n\r\n", *req).status, parse_status::complete);
+  EXPECT_EQ(req->accept_encoding.data(), nullptr);
+  EXPECT_FALSE(req->accept_encoding_repeated);
+}
+
+TEST(HttpParser, EmptyAcceptEncodingIsPresentAndEmpty) {
+  auto req = fresh();
+  ASSERT_EQ(
+      parse_once("GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding:\r\nAccept-Encoding: br\r\n\r\n",
+                 *req)
+          .status,
+      parse_status::complete);
+  EXPECT_EQ(req->accept_encoding, "");
+  EXPECT_TRUE(req->accept_encoding_repeated);
+}
+
+}  // namespace
+}  // namespace zc::http

@@ -1,0 +1,40 @@
+"""[error_pages]: a file beneath the root as the body of an error, which
+keeps its status; the built-in body when the file is missing."""
+
+import httpraw
+from support import assert_serving, media_type
+
+PAGES = {"error_pages.404": "/errors/404.html", "error_pages.403": "/errors/403.html",
+         "error_pages.405": "/errors/missing.html"}
+
+
+def comparable(resp):
+    return sorted((k.lower(), v) for k, v in resp.headers if k.lower() != "date")
+
+
+def test_pages_replace_the_built_in_bodies(start_server, tree):
+    srv = start_server(settings=PAGES)
+    with httpraw.Client(srv.port) as c:
+        missing = c.request("GET", "/no/such/file")
+        head = c.request("HEAD", "/no/such/file")
+        forbidden = c.request("GET", "/noindex/")
+        # A page that does not exist: the built-in body, no loop.
+        not_allowed = c.request("POST", "/hello.txt", headers=[("Content-Length", "0")])
+        page_itself = c.request("GET", "/errors/404.html")
+    assert missing.status == 404
+    assert missing.body == tree.bytes_of("/errors/404.html")
+    assert media_type(missing) == "text/html"
+    assert missing.header("etag") is None and missing.header("last-modified") is None
+    assert head.status == 404 and head.body == b""
+    assert comparable(head) == comparable(missing)
+    assert forbidden.status == 403 and forbidden.body == tree.bytes_of("/errors/403.html")
+    assert not_allowed.status == 405 and b"405 Method Not Allowed" in not_allowed.body
+    assert not_allowed.header("allow") == "GET, HEAD"
+    assert page_itself.status == 200 and page_itself.body == tree.bytes_of("/errors/404.html")
+    assert_serving(srv, tree)
+
+
+def test_without_pages_the_built_in_bodies_stay(server):
+    with httpraw.Client(server.port) as c:
+        r = c.request("GET", "/no/such/file")
+    assert r.status == 404 and b"404 Not Found" in r.body
