@@ -25,6 +25,7 @@
 #include "backends/worker.hh"
 #include "server/admin.hh"
 #include "server/config_load.hh"
+#include "server/file_policy.hh"
 #include "server/log.hh"
 #include "server/metrics.hh"
 
@@ -147,6 +148,16 @@ int main(int argc, char** argv) {
     spdlog::warn("kernel syscall count unavailable, figures come from the wrapper layer only: {}",
                  why);
 
+  // Content-Type and Cache-Control rules, read once (the system's
+  // mime.types among them) and shared read-only by every worker; they live
+  // until the workers are gone.
+  zc::file_policy policy;
+  {
+    zc::file_policy_result p = zc::load_file_policy(cfg, policy);
+    if (!p.error.empty()) return die_usage(p.error);
+    if (!p.notice.empty()) spdlog::warn("{}", p.notice);
+  }
+
   raise_descriptor_limit();
   fit_to_descriptors(cli.cfg);
   const zc::engine_info* einfo = zc::find_engine(cfg.io.engine);
@@ -166,6 +177,7 @@ int main(int argc, char** argv) {
     ctx.cfg = &cfg;
     ctx.listener = std::move(l.fd);
     ctx.root_fd = root.get();
+    ctx.policy = &policy;
     try {
       engines.push_back(einfo->make(std::move(ctx), cfg.io.sender));
     } catch (const std::exception& e) {
