@@ -17,22 +17,25 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zcload.launch import ReadyWatch  # noqa: E402
 
 
 def start_server(zcserve, root, engine, sender):
+    """(process, port, its stderr lines after the ready line, the watch)."""
     proc = subprocess.Popen([zcserve, "--root", root, "--listen", "127.0.0.1:0", "--admin", "off",
                              "--engine", engine, "--sender", sender],
                             stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr:
-        m = re.search(r"listen=\S+:(\d+)", line)
-        if m:
-            rest = []
-            t = threading.Thread(target=lambda: rest.extend(proc.stderr), daemon=True)
-            t.start()
-            return proc, int(m.group(1)), rest, t
-    raise SystemExit("zcserve did not start")
+    lines = []
+    watch = ReadyWatch(proc.stderr, lambda line: lines.append(line + "\n"))
+    ready = watch.wait(10)
+    if ready is None:
+        proc.kill()
+        raise SystemExit("zcserve did not start:\n" + "".join(lines[-20:]))
+    rest = lines  # the exit table is read from its end, after the process ends
+    return proc, ready["port"], rest, watch
 
 
 def fetch_many(port, path, n):
@@ -85,7 +88,7 @@ def main():
         reader.join(timeout=5)
     n = args.requests
     print(f"{args.engine}/{args.sender}, {args.size}-byte file, {n} keep-alive requests on one connection")
-    print(f"strace -c -f (kernel view), calls per request:")
+    print("strace -c -f (kernel view), calls per request:")
     for name, count in sorted(kernel.items(), key=lambda kv: -kv[1]):
         if count >= n // 100:
             print(f"  {name:<12} {count / n:8.3f}")

@@ -64,6 +64,10 @@ struct config {
   struct log_section {
     std::string level = "info";      // trace, debug, info, warn, error, off
     std::string access_log = "off";  // off, stderr, stdout, or a file path
+    // The access log's line format and how long a line may wait in a
+    // worker's buffer before it is written.
+    std::string access_format = "combined";  // combined or common
+    std::chrono::milliseconds flush_interval{1000};
   } log;
 
   // What a file's path decides about its reply: its Content-Type ([mime]),

@@ -365,11 +365,11 @@ key_spec integer_key(std::string_view section, std::string_view name, std::int64
 
 template <class Field>
 key_spec duration_key(std::string_view section, std::string_view name, std::int64_t min_ms,
-                      Field field) {
+                      Field field, std::int64_t max_ms = max_duration_ms) {
   std::string allowed = fmt::format(
-      "a duration from {}ms to 1 day: integer milliseconds, or a string such as "
+      "a duration from {}ms to {}: integer milliseconds, or a string such as "
       "\"500ms\", \"10s\", \"2m\"",
-      min_ms);
+      min_ms, max_ms == max_duration_ms ? "1 day" : fmt::format("{}ms", max_ms));
   applier apply = [=](config& c, const toml::node& n) -> std::string {
     std::optional<std::int64_t> ms;
     if (const auto* i = n.as_integer()) {
@@ -379,7 +379,7 @@ key_spec duration_key(std::string_view section, std::string_view name, std::int6
     } else {
       return wrong(allowed, n, true);
     }
-    if (!ms || *ms < min_ms || *ms > max_duration_ms) return wrong(allowed, n, false);
+    if (!ms || *ms < min_ms || *ms > max_ms) return wrong(allowed, n, false);
     field(c) = std::chrono::milliseconds(*ms);
     return "";
   };
@@ -669,6 +669,20 @@ const std::vector<key_spec>& key_table() {
     t.push_back(string_key(
         "log", "access_log", "off, stderr, stdout, or a file path", non_empty,
         [](auto& c) -> auto& { return c.log.access_log; }));
+    // The access log's format and batching (server/access_log.hh).
+    t.push_back(
+        with_note(string_key(
+                      "log", "access_format", "combined or common",
+                      [](const std::string& s) { return s == "combined" || s == "common"; },
+                      [](auto& c) -> auto& { return c.log.access_format; }),
+                  "combined: the Common Log Format plus \"Referer\" \"User-Agent\", as nginx and "
+                  "Apache write it and goaccess --log-format=COMBINED reads it"));
+    t.push_back(with_note(
+        duration_key(
+            "log", "flush_interval", 1, [](auto& c) -> auto& { return c.log.flush_interval; },
+            1000),
+        "the longest an access log line waits in its worker's buffer before it is written; "
+        "a full buffer (64 KiB) is written at once"));
     t.push_back(with_note(
         string_key(
             "mime", "types_file", "a file path, or \"\" for the built-in types only",

@@ -87,12 +87,16 @@ void connection::release_input() noexcept {
 
 void connection::finish_after_current() noexcept {
   stopping_ = true;
-  if (replying_) reply_.close_after = true;
+  // A 100 (Continue) told the client to send its body: the request it
+  // belongs to is still answered, and that final reply closes.
+  if (replying_ && !interim_) reply_.close_after = true;
 }
 
 connection::step connection::advance(std::int64_t now_ms) {
   if (replying_) return step::send;
-  if (stopping_) return step::close;
+  // After a 100 (Continue) the request's head is still buffered, to be
+  // answered; anything else ends here.
+  if (stopping_ && !continue_sent_) return step::close;
   if (discard_ > 0) {
     std::uint64_t take = std::min<std::uint64_t>(discard_, end_ - start_);
     start_ += take;

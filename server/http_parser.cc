@@ -364,12 +364,16 @@ parse_result note_field(const header& h, request& out, seen_fields& seen,
     case 6:
       if (ieq(n, "expect") && is_100_continue(v)) out.expect_continue = true;
       break;
+    case 7:
+      if (ieq(n, "referer") && out.referer.empty()) out.referer = v;
+      break;
     case 8:
       if (ieq(n, "if-range")) return set_once(seen.if_range, out.if_range, v, "duplicate If-Range");
       if (ieq(n, "if-match")) return set_once(seen.if_match, out.if_match, v, "duplicate If-Match");
       break;
     case 10:
       if (ieq(n, "connection")) scan_connection(v, conn);
+      if (ieq(n, "user-agent") && out.user_agent.empty()) out.user_agent = v;
       break;
     case 13:
       if (ieq(n, "if-none-match")) {
@@ -458,6 +462,8 @@ void reset_request(request& out) noexcept {
   out.has_transfer_encoding = false;
   out.coding = transfer_coding::none;
   out.expect_continue = false;
+  out.referer = {};
+  out.user_agent = {};
   out.header_count = 0;
 }
 

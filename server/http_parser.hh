@@ -56,6 +56,12 @@ struct request {
   transfer_coding coding = transfer_coding::none;
   bool expect_continue = false;  // Expect: 100-continue
 
+  // For the access log (Combined Log Format) only; empty when absent. They
+  // are written down, never acted on, so a repeat is not an error: the
+  // first is kept.
+  std::string_view referer;
+  std::string_view user_agent;
+
   header headers[max_headers_capacity];
   std::size_t header_count = 0;
 };

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,6 +39,45 @@ namespace {
 
 constexpr int exit_usage = 2;    // bad command line or configuration
 constexpr int exit_runtime = 1;  // could not start (port in use, ...) or could not go on
+
+// A JSON string: quotes, backslashes and control bytes escaped.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", c);
+      out += esc;
+    } else {
+      out += ch;
+    }
+  }
+  return out + '"';
+}
+
+// The line a program that starts zcserve waits for (the test suites and
+// loadtest read it with loadtest/zcload/launch.py): printed once every
+// worker and the admin listener accept connections, with where they listen
+// as JSON, on stderr and apart from the log's own format.
+void print_ready_line(const zc::config& cfg, const std::string& listen_where, std::uint16_t port,
+                      const std::string& admin_where, int admin_port) {
+  std::string line =
+      "zcserve-ready {\"version\": " + json_string(ZC_VERSION) +
+      ", \"engine\": " + json_string(cfg.io.engine) +
+      ", \"sender\": " + json_string(cfg.io.sender) +
+      ", \"workers\": " + std::to_string(cfg.server.workers) +
+      ", \"listen\": " + json_string(listen_where) + ", \"port\": " + std::to_string(port) +
+      ", \"admin\": " + json_string(admin_where) +
+      ", \"admin_port\": " + (admin_port < 0 ? std::string("null") : std::to_string(admin_port)) +
+      ", \"root\": " + json_string(cfg.server.root) + ", \"pid\": " + std::to_string(::getpid()) +
+      "}\n";
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
 
 int die_usage(const std::string& msg) {
   std::fprintf(stderr, "zcserve: %s\n", msg.c_str());
@@ -134,13 +175,20 @@ int main(int argc, char** argv) {
   // Every thread inherits this mask; only sigwait() below takes these. It is
   // set before the first thread starts (the access log's writer is one): a
   // thread with SIGTERM unblocked would take the default action, killing
-  // the process instead of draining it.
+  // the process instead of draining it, and one with SIGHUP unblocked would
+  // kill it with status 129 where logrotate only asked for a reopen.
   sigset_t sigs;
   sigemptyset(&sigs);
-  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&sigs, s);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  if (std::string err = zc::init_logging(cfg.log); !err.empty()) return die_usage(err);
+  if (std::string err = zc::init_logging(cfg.log, cfg.server.workers); !err.empty())
+    return die_usage(err);
+  // On every way out from here, the access log's buffered lines are
+  // written before the process ends.
+  struct logging_guard {
+    ~logging_guard() { zc::shutdown_logging(); }
+  } flush_logs_at_exit;
 
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();
@@ -188,6 +236,7 @@ int main(int argc, char** argv) {
 
   zc::sys::unique_fd admin_fd;
   std::string admin_where = "off";
+  int admin_port = -1;
   if (cfg.admin.enabled) {
     zc::listen_result l =
         zc::make_listener(cfg.admin.listen_host, cfg.admin.listen_port, 64, "admin.listen");
@@ -197,6 +246,7 @@ int main(int argc, char** argv) {
       return exit_runtime;
     }
     admin_fd = std::move(l.fd);
+    admin_port = l.port;
     admin_where = zc::format_endpoint(cfg.admin.listen_host, l.port);
   }
   zc::admin_server admin(cfg, std::move(admin_fd), {cfg.io.engine, cfg.io.sender, ZC_VERSION});
@@ -217,16 +267,23 @@ int main(int argc, char** argv) {
   }
 
   admin.start();
+  const std::string listen_where = zc::format_endpoint(cfg.server.listen_host, port);
   spdlog::info(
       "zcserve {} started: engine={} sender={} workers={} listen={} admin={} root={} pid={}",
-      ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers,
-      zc::format_endpoint(cfg.server.listen_host, port), admin_where, cfg.server.root, ::getpid());
+      ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers, listen_where, admin_where,
+      cfg.server.root, ::getpid());
+  print_ready_line(cfg, listen_where, port, admin_where, admin_port);
 
   for (;;) {
     int sig = 0;
     if (sigwait(&sigs, &sig) != 0) continue;
     if (sig == SIGUSR1) {
       std::fputs(admin.table_now().c_str(), stderr);
+      continue;
+    }
+    if (sig == SIGHUP) {
+      // logrotate renamed the log: write to a new file by the same path.
+      zc::reopen_access_log();
       continue;
     }
     spdlog::info("{}: finishing replies in flight, then exiting", strsignal(sig));
@@ -239,6 +296,5 @@ int main(int argc, char** argv) {
   admin.stop();
   const bool fatal = zc::stopped_fatally();
   if (fatal) spdlog::critical("exiting with status {}: a worker could not go on", exit_runtime);
-  zc::shutdown_logging();
   return fatal ? exit_runtime : 0;
 }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "server/http_date.hh"
+#include "server/log.hh"
 
 namespace zc {
 
@@ -341,6 +342,17 @@ std::string prometheus_text(const snapshot& s, const metrics_labels& l) {
     fmt::format_to(it, "zcserve_copied_body_bytes_total{{{},worker=\"{}\"}} {}\n", base, w,
                    f.body_copied);
   });
+  if (const access_logger* log = access_log()) {
+    const access_log_counts c = log->counts();
+    family("zcserve_access_log_lines_total", "counter", "Access log lines formatted.");
+    fmt::format_to(it, "zcserve_access_log_lines_total{{{}}} {}\n", base, c.lines);
+    family("zcserve_access_log_dropped_lines_total", "counter",
+           "Access log lines lost: every buffer was full or being written, or a write failed.");
+    fmt::format_to(it, "zcserve_access_log_dropped_lines_total{{{}}} {}\n", base, c.dropped);
+    family("zcserve_access_log_writes_total", "counter",
+           "Writes (writev) of access log buffers, each carrying many lines.");
+    fmt::format_to(it, "zcserve_access_log_writes_total{{{}}} {}\n", base, c.writes);
+  }
   return out;
 }
 

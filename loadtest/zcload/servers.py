@@ -18,20 +18,16 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 
 from . import procs
+from .launch import ReadyWatch
 
 PEERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers")
 START_TIMEOUT = 10.0
 STOP_GRACE = 15.0
 
-# zcserve's start-up line on stderr:
-#   ... started: engine=epoll sender=sendfile workers=1 listen=127.0.0.1:40187
-#   admin=127.0.0.1:37391 root=/tmp/www pid=5213
-START_RE = re.compile(r"listen=(\S+):(\d+) admin=(\S+?):(\d+)\b.*\bpid=(\d+)")
 LIST_RE = re.compile(r"^\+ engine=(\S+) sender=(\S+)")
 
 
@@ -183,33 +179,24 @@ def start_zcserve(zcserve: str, backend: Backend, root: str, run_dir: str,
     log = open(log_path, "w")
     proc = procs.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
-    # A thread copies stderr to the log and spots the start-up line, so a
+    # A thread copies stderr to the log and spots the ready line, so a
     # server that hangs before printing it cannot hang the harness.
-    found: dict[str, object] = {}
-    started = threading.Event()
+    def to_log(line: str) -> None:
+        log.write(line + "\n")
+        log.flush()
 
-    def pump() -> None:
-        for line in proc.stderr:
-            log.write(line)
-            log.flush()
-            if not started.is_set() and (m := START_RE.search(line)):
-                found["m"] = m
-                started.set()
-        log.close()
-        started.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    started.wait(START_TIMEOUT)
-    m = found.get("m")
-    if m is None:
+    watch = ReadyWatch(proc.stderr, to_log, on_end=log.close)
+    ready = watch.wait(START_TIMEOUT)
+    if ready is None or ready.get("admin_port") is None:
         procs.stop(proc, grace=5)
+        watch.join()
         raise RuntimeError(f"zcserve {backend.label} did not start: "
                            + _tail(log_path))
-    if int(m.group(5)) != proc.pid:
+    if ready["pid"] != proc.pid:
         # taskset and prlimit exec the server, so the PID must be the child's own
         procs.stop(proc, grace=5)
-        raise RuntimeError(f"zcserve reported pid {m.group(5)}, expected {proc.pid}")
-    return Running(backend, proc, int(m.group(2)), int(m.group(4)), log_path)
+        raise RuntimeError(f"zcserve reported pid {ready['pid']}, expected {proc.pid}")
+    return Running(backend, proc, ready["port"], ready["admin_port"], log_path)
 
 
 def peer_command(name: str, exe: str, conf: str, run_dir: str) -> list[str]:

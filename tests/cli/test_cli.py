@@ -2,6 +2,7 @@
 bad flag, key, value or file is refused (status 2, one line on stderr that
 names the key and the value)."""
 
+import json
 import re
 
 import pytest
@@ -35,7 +36,8 @@ def test_help(run, flag):
         assert option in p.stdout, f"--help does not mention {option}"
     # Every config key is listed with its default.
     for key in ["listen =", "workers =", "cpu_affinity =", "idle_timeout =", "engine =",
-                "sender =", "chunk_bytes =", "level =", "access_log ="]:
+                "sender =", "chunk_bytes =", "level =", "access_log =", "access_format =",
+                "flush_interval ="]:
         assert key in p.stdout, f"--help does not list {key}"
 
 
@@ -189,14 +191,30 @@ def test_an_engine_alone_starts_with_its_default_sender(zcserve, tmp_path, engin
     proc = subprocess.Popen([zcserve, "--root", str(tmp_path), *SAFE, "--engine", engine],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        started = None
+        ready = None
         for line in proc.stderr:
-            if "started:" in line:
-                started = line
+            if line.startswith("zcserve-ready "):
+                ready = json.loads(line[len("zcserve-ready "):])
                 break
-        assert started is not None, f"zcserve --engine {engine} did not start (exit {proc.poll()})"
-        assert f"engine={engine} sender={m.group(1)} " in started, started
+        assert ready is not None, f"zcserve --engine {engine} did not start (exit {proc.poll()})"
+        assert (ready["engine"], ready["sender"]) == (engine, m.group(1)), ready
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("kv,key,value,allowed", [
+    ("log.access_format=json", "log.access_format", "json", "combined or common"),
+    ("log.flush_interval=2s", "log.flush_interval", "2s", "from 1ms to 1000ms"),
+    ("log.flush_interval=0", "log.flush_interval", "0", "from 1ms to 1000ms"),
+])
+def test_bad_access_log_setting(run, kv, key, value, allowed):
+    p = run(*SAFE, "--set", kv)
+    assert_refused(p, key, value, allowed)
+
+
+def test_access_log_that_cannot_be_opened(run, tmp_path):
+    path = tmp_path / "no-such-dir" / "access.log"
+    p = run(*SAFE, "--root", str(tmp_path), "--set", f"log.access_log={path}")
+    assert_refused(p, "log.access_log", str(path), "No such file or directory")

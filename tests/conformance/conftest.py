@@ -8,19 +8,20 @@ free loopback port with the engine and sender under test.
 from __future__ import annotations
 
 import os
-import re
+import sys
 import resource
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 
 import pytest
 
 import docroot
 
-LISTEN_RE = re.compile(r"listen=\S+:(\d+)")
+# The ready line's reader, shared with the other suites and the harness.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "loadtest"))
+from zcload import launch  # noqa: E402
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
@@ -110,8 +111,7 @@ class Server:
         self.port = None
         self.stderr_lines = []
         self.stdout_lines = []
-        self._listening = threading.Event()
-        self._threads = []
+        self._launched = None
         self.terminated = False  # SIGTERM sent by us: an exit is expected
         self.exit_seen = False
         self.death_reported = False
@@ -119,59 +119,29 @@ class Server:
     def describe(self):
         return " ".join(self.argv)
 
-    def _pump(self, stream, lines, watch):
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            lines.append(line)
-            if watch and self.port is None:
-                m = LISTEN_RE.search(line)
-                if m:
-                    self.port = int(m.group(1))
-                    self._listening.set()
-        stream.close()
-        self._listening.set()  # wake the starter if the process died first
-
     def start(self):
         limit = None
         if self.nofile is not None:
             def limit():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     preexec_fn=limit)
-        for stream, lines, watch in ((self.proc.stderr, self.stderr_lines, True),
-                                     (self.proc.stdout, self.stdout_lines, False)):
-            t = threading.Thread(target=self._pump, args=(stream, lines, watch), daemon=True)
-            t.start()
-            self._threads.append(t)
-        self._listening.wait(START_TIMEOUT)
-        if self.port is None:
-            rc = self.proc.poll()
-            if rc is None:
-                self.proc.kill()
-                self.proc.wait()
-                why = f"no 'listen=HOST:PORT' line on stderr within {START_TIMEOUT:.0f} s"
-            else:
-                why = f"exited with {self._rc_text(rc)} before listening"
-            self._join()
-            pytest.fail(f"zcserve did not start: {why}\n{self.describe()}\n{self.log_tail()}",
+        self._launched = launch.Process(self.argv, preexec_fn=limit)
+        self.proc = self._launched.proc
+        self.stderr_lines = self._launched.stderr_lines
+        self.stdout_lines = self._launched.stdout_lines
+        try:
+            self.port = self._launched.wait_ready(START_TIMEOUT)["port"]
+        except launch.StartError as e:
+            pytest.fail(f"zcserve did not start: {e}\n{self.describe()}\n{self.log_tail()}",
                         pytrace=False)
         return self
 
     def _join(self):
-        for t in self._threads:
-            t.join(2)
+        if self._launched is not None:
+            self._launched.join()
 
     @staticmethod
     def _rc_text(rc):
-        if rc is None:
-            return "still running"
-        if rc < 0:
-            try:
-                return f"signal {signal.Signals(-rc).name}"
-            except ValueError:
-                return f"signal {-rc}"
-        return f"exit code {rc}"
+        return launch.rc_text(rc)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

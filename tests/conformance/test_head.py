@@ -22,6 +22,39 @@ def test_head_headers_equal_get_headers(server, path):
     assert head.content_length == get.body_len
 
 
+# Request fields that change the status or the head: each pair of GET and
+# HEAD with them must still agree. "{etag}" is the file's current ETag.
+VARIANTS = {
+    "range": [("Range", "bytes=10-99")],
+    "suffix-range": [("Range", "bytes=-5")],
+    "unsatisfiable-range": [("Range", "bytes=99999-")],
+    "if-none-match": [("If-None-Match", "{etag}")],
+    "if-match-fails": [("If-Match", '"not-it"')],
+    "if-unmodified-since-fails": [("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")],
+    "if-range-stale": [("Range", "bytes=0-9"), ("If-Range", '"stale"')],
+    "http10-keep-alive": [("Connection", "keep-alive")],
+    "close": [("Connection", "close")],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_head_headers_equal_get_headers_with_request_fields(server, variant):
+    with httpraw.Client(server.port, timeout=20) as c:
+        etag = c.request("HEAD", "/f4096.bin").header("etag")
+    fields = [(k, v.replace("{etag}", etag)) for k, v in VARIANTS[variant]]
+    version = "HTTP/1.0" if variant.startswith("http10") else "HTTP/1.1"
+    replies = []
+    for method in ("GET", "HEAD"):
+        with httpraw.Client(server.port, timeout=20) as c:
+            replies.append(c.request(method, "/f4096.bin", headers=fields, version=version))
+    get, head = replies
+    assert get.status != 200 or variant in ("if-range-stale", "http10-keep-alive", "close"), \
+        f"{variant}: the fields had no effect ({get.status})"
+    assert head.status == get.status
+    assert comparable(head) == comparable(get)
+    assert head.body == b""
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_head_has_no_body_when_pipelined(server, tree, path):
     """A body after HEAD's head would be parsed as the next status line."""

@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "server/http_parser.hh"
+#include "tests/fuzz/fuzz_util.hh"
 
 namespace {
 
@@ -45,24 +46,8 @@ void require(bool ok, const char* what) {
   if (!ok) fail(what);
 }
 
-// FNV-1a: a cheap, stable function of the whole input, so that a saved
-// reproducer replays with the same split points and limits.
-std::uint64_t hash_of(std::string_view in) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : in) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-// xorshift64: read sizes for the many-reads feed.
-struct rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
-};
+using zc::fuzz::hash_of;
+using zc::fuzz::rng;
 
 // The statuses http_parser.hh says a head may be refused with. A new one
 // is a change of contract: add it here and there together, once the

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from zcload import measure, servers, syscall_cost, tree, wrk
+from zcload import launch, measure, servers, syscall_cost, tree, wrk
 
 
 # ---------------------------------------------------------------- wrk
@@ -120,11 +120,25 @@ def test_list_backends():
     assert servers.parse_list_backends(text) == [("epoll", "read_write"), ("epoll", "sendfile")]
 
 
-def test_start_line():
-    line = ("2026-11-22T06:35:13.782 info zcserve 0.1.0 started: engine=epoll sender=sendfile "
-            "workers=1 listen=127.0.0.1:40187 admin=127.0.0.1:37391 root=/tmp/a b pid=5213")
-    m = servers.START_RE.search(line)
-    assert m and m.group(2) == "40187" and m.group(4) == "37391" and m.group(5) == "5213"
+def test_ready_line():
+    line = ('zcserve-ready {"version": "0.1.0", "engine": "epoll", "sender": "sendfile", '
+            '"workers": 1, "listen": "127.0.0.1:40187", "port": 40187, "admin": "off", '
+            '"admin_port": null, "root": "/tmp/a \\"b", "pid": 5213}\n')
+    fields = launch.parse_ready(line)
+    assert fields["port"] == 40187 and fields["admin_port"] is None and fields["pid"] == 5213
+    assert fields["root"] == '/tmp/a "b'
+    assert launch.parse_ready("2026-11-22T06:35:13.782 info zcserve 0.1.0 started: ...") is None
+    assert launch.parse_ready('zcserve-ready {"port": ') is None  # cut short: not ready
+
+
+def test_ready_watch_reads_to_the_end(tmp_path):
+    import io
+    text = "log line\n" + 'zcserve-ready {"port": 1, "pid": 2}\n' + "after\n"
+    seen, ended = [], []
+    watch = launch.ReadyWatch(io.BytesIO(text.encode()), seen.append, lambda: ended.append(1))
+    assert watch.wait(5) == {"port": 1, "pid": 2}
+    watch.join()
+    assert seen == ["log line", 'zcserve-ready {"port": 1, "pid": 2}', "after"] and ended == [1]
 
 
 def test_backends_option():

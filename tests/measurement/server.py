@@ -1,9 +1,7 @@
 """One zcserve process for the measurement tests: started on free loopback
 ports (the service and the admin port), its stderr kept, its threads and
-its admin endpoints at hand.
-
-Adapted from tests/conformance/conftest.py (Server); the measurement suite
-also needs the admin port, the pid and the worker threads' ids.
+its admin endpoints at hand. Its ready line is read by the reader every
+suite shares (loadtest/zcload/launch.py).
 """
 
 from __future__ import annotations
@@ -11,26 +9,22 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
 import subprocess
-import threading
+import sys
 
-LISTEN_RE = re.compile(r"\blisten=\S+:(\d+)")
-ADMIN_RE = re.compile(r"\badmin=\S+:(\d+)")
-PID_RE = re.compile(r"\bpid=(\d+)")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "loadtest"))
+from zcload import launch  # noqa: E402
+from zcload.launch import StartError, rc_text  # noqa: E402,F401
+
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 ADMIN_TIMEOUT = 5.0
 
 
-class StartError(RuntimeError):
-    pass
-
-
 class Server:
     """A zcserve process. `prefix` runs it under another command that execs
-    it (setpriv), so the pid on its start-up line is still ours to signal."""
+    it (setpriv), so the pid on its ready line is still ours to signal."""
 
     def __init__(self, binary, root, engine, sender, workers=1, prefix=(), extra_args=()):
         self.argv = [*prefix, binary, "--root", str(root), "--listen", "127.0.0.1:0",
@@ -45,8 +39,7 @@ class Server:
         self.pid = None
         self.stderr_lines = []
         self.stdout_lines = []
-        self._started = threading.Event()
-        self._threads = []
+        self._launched = None
         self.stopped = False
 
     def describe(self):
@@ -54,49 +47,29 @@ class Server:
 
     # --- life cycle -----------------------------------------------------
 
-    def _pump(self, stream, lines, watch):
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            lines.append(line)
-            if watch and self.port is None:
-                lm, am, pm = LISTEN_RE.search(line), ADMIN_RE.search(line), PID_RE.search(line)
-                if lm and am and pm:
-                    self.admin_port = int(am.group(1))
-                    self.pid = int(pm.group(1))
-                    self.port = int(lm.group(1))
-                    self._started.set()
-        stream.close()
-        self._started.set()  # wake the starter if the process died first
-
     def start(self):
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for stream, lines, watch in ((self.proc.stderr, self.stderr_lines, True),
-                                     (self.proc.stdout, self.stdout_lines, False)):
-            t = threading.Thread(target=self._pump, args=(stream, lines, watch), daemon=True)
-            t.start()
-            self._threads.append(t)
-        self._started.wait(START_TIMEOUT)
-        if self.port is None:
-            rc = self.proc.poll()
-            if rc is None:
-                self.proc.kill()
-                self.proc.wait()
-                why = (f"no start-up line with listen=, admin= and pid= on stderr within "
-                       f"{START_TIMEOUT:.0f} s")
-            else:
-                why = f"exited with {rc_text(rc)} before listening"
-            self._join()
-            raise StartError(f"zcserve did not start: {why}\n{self.describe()}\n{self.log_tail()}")
+        self._launched = launch.Process(self.argv)
+        self.proc = self._launched.proc
+        self.stderr_lines = self._launched.stderr_lines
+        self.stdout_lines = self._launched.stdout_lines
+        try:
+            ready = self._launched.wait_ready(START_TIMEOUT)
+        except launch.StartError as e:
+            raise StartError(f"zcserve did not start: {e}\n{self.describe()}\n{self.log_tail()}")
+        if ready.get("admin_port") is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise StartError(f"zcserve started without an admin listener\n{self.describe()}")
+        self.port, self.admin_port, self.pid = ready["port"], ready["admin_port"], ready["pid"]
         if self.pid != self.proc.pid:
             self.proc.kill()
             self.proc.wait()
-            raise StartError(f"start-up line says pid={self.pid}, but the process is {self.proc.pid}")
+            raise StartError(f"ready line says pid={self.pid}, but the process is {self.proc.pid}")
         return self
 
     def _join(self):
-        for t in self._threads:
-            t.join(2)
+        if self._launched is not None:
+            self._launched.join()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -191,13 +164,3 @@ class Server:
         assert status == 200, f"GET /metrics: {status} {body[:200]!r}"
         return body
 
-
-def rc_text(rc):
-    if rc is None:
-        return "still running"
-    if rc < 0:
-        try:
-            return f"signal {signal.Signals(-rc).name}"
-        except ValueError:
-            return f"signal {-rc}"
-    return f"exit code {rc}"

@@ -243,6 +243,21 @@ TEST_F(ConnectionTest, ExpectContinueGetsAnInterimReplyFirst) {
   EXPECT_EQ(conn_.requests(), 2u);
 }
 
+TEST_F(ConnectionTest, AShutdownDuringAnInterimReplyStillAnswersTheRequest) {
+  feed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(conn_.advance(0), connection::step::send);
+  EXPECT_EQ(conn_.current().status, 100);
+  conn_.finish_after_current();  // SIGTERM while the 100 is on its way
+  // The client was told to go on: the 100 must not end the connection
+  // before the final reply, which then closes it.
+  EXPECT_FALSE(conn_.reply_sent());
+  EXPECT_EQ(conn_.advance(0), connection::step::send);
+  EXPECT_EQ(conn_.current().status, 403);
+  EXPECT_TRUE(conn_.current().close_after);
+  EXPECT_TRUE(conn_.linger_on_close());  // the body may still be on its way
+  EXPECT_TRUE(conn_.reply_sent());
+}
+
 TEST_F(ConnectionTest, ChunkedBodyIsReadBeforeTheReply) {
   feed("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
   EXPECT_EQ(conn_.advance(0), connection::step::need_input);

@@ -105,6 +105,19 @@ TEST(HttpParser, SimpleGetIsCompleteWithViewsIntoTheBuffer) {
   EXPECT_TRUE(inside(req->headers[1].value, buf));
 }
 
+TEST(HttpParser, RefererAndUserAgentAreCapturedForTheAccessLog) {
+  const std::string buf =
+      "GET / HTTP/1.1\r\nHost: a\r\nuser-agent: curl/8.0\r\nREFERER: http://x/\r\n"
+      "User-Agent: second\r\n\r\n";
+  auto req = expect_complete(buf);
+  EXPECT_EQ(req->referer, "http://x/");
+  EXPECT_EQ(req->user_agent, "curl/8.0");  // a repeat is kept out, not refused
+  EXPECT_TRUE(inside(req->user_agent, buf));
+  auto bare = expect_complete("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(bare->referer, "");
+  EXPECT_EQ(bare->user_agent, "");
+}
+
 TEST(HttpParser, HeadMethodIsRecognised) {
   auto req = expect_complete("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(req->verb, method::head);

@@ -1,0 +1,89 @@
+// The backends' registry (backends/registry.hh): names, defaults, reasons.
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "backends/registry.hh"
+#include "backends/senders/readiness.hh"
+#include "server/config.hh"
+
+namespace zc {
+namespace {
+
+TEST(Registry, AnUnknownEngineIsNamedWithWhatIsAllowed) {
+  config c;
+  c.io.engine = "kqueue";
+  const std::string why = validate_backends(c);
+  EXPECT_NE(why.find("io.engine = \"kqueue\""), std::string::npos) << why;
+  EXPECT_NE(why.find("allowed: "), std::string::npos) << why;
+  EXPECT_NE(why.find("epoll"), std::string::npos) << why;
+  EXPECT_EQ(why.find("dpdk"), std::string::npos) << "an engine not built is not offered: " << why;
+}
+
+TEST(Registry, AnEngineNotBuiltSaysSo) {
+  const engine_info* e = find_engine("dpdk");
+  ASSERT_NE(e, nullptr);
+  if (e->make != nullptr) GTEST_SKIP() << "dpdk is built here";
+  config c;
+  c.io.engine = "dpdk";
+  EXPECT_NE(validate_backends(c).find("not compiled in"), std::string::npos);
+}
+
+TEST(Registry, NoSenderMeansTheEnginesDefault) {
+  for (const engine_info& e : engines()) {
+    if (e.make == nullptr || !e.unusable().empty()) continue;
+    config c;
+    c.io.engine = std::string(e.name);
+    ASSERT_EQ(validate_backends(c), "") << e.name;
+    const sender_entry* d = default_sender(e);
+    ASSERT_NE(d, nullptr) << e.name;
+    EXPECT_EQ(c.io.sender, d->name);
+    const sender_entry* preferred = find_sender(e, e.preferred);
+    if (preferred != nullptr && preferred->unusable().empty()) {
+      EXPECT_EQ(d->name, e.preferred) << e.name;
+    }
+  }
+}
+
+TEST(Registry, ASenderOfAnotherEngineIsRefusedWithTheAllowedOnes) {
+  const engine_info* e = find_engine("epoll");
+  if (e == nullptr || e->make == nullptr) GTEST_SKIP() << "epoll not built";
+  config c;
+  c.io.engine = "epoll";
+  c.io.sender = "send_zc";
+  const std::string why = validate_backends(c);
+  EXPECT_NE(why.find("io.sender = \"send_zc\""), std::string::npos) << why;
+  EXPECT_NE(why.find("not a sender of engine epoll"), std::string::npos) << why;
+  EXPECT_NE(why.find("sendfile"), std::string::npos) << why;
+}
+
+TEST(Registry, ListingMarksExactlyOneDefaultPerUsableEngine) {
+  const std::string listing = list_backends();
+  for (const engine_info& e : engines()) {
+    std::istringstream in(listing);
+    int defaults = 0, lines = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("engine=" + std::string(e.name) + " ") == std::string::npos) continue;
+      ++lines;
+      if (line.find("(default)") != std::string::npos) ++defaults;
+    }
+    EXPECT_GE(lines, 1) << e.name << " missing from --list-backends";
+    const bool usable = e.make != nullptr && e.unusable().empty() && default_sender(e) != nullptr;
+    EXPECT_EQ(defaults, usable ? 1 : 0) << e.name << "\n" << listing;
+  }
+}
+
+TEST(Registry, EveryReadinessSenderNameMakesThatSender) {
+  config c;
+  for (const sender_entry& s : readiness_senders()) {
+    auto made = make_readiness_sender(s.name, c);
+    ASSERT_NE(made, nullptr) << s.name;
+    EXPECT_EQ(made->name(), s.name);
+  }
+  EXPECT_EQ(make_readiness_sender("send_zc", c), nullptr);
+}
+
+}  // namespace
+}  // namespace zc
