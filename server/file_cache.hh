@@ -165,6 +165,11 @@ class file_cache {
 
   std::size_t size() const noexcept { return map_.size(); }
 
+  // The types and Cache-Control rules entries take theirs from: for a reply
+  // whose file is not the one named (a precompressed sibling), ask with the
+  // name the client asked for.
+  const file_policy& policy() const noexcept { return policy_; }
+
  private:
   lookup_result lookup_locked(std::string_view rel, std::int64_t now_ms);
   lookup_result open_fresh(const std::string& rel, std::int64_t now_ms);

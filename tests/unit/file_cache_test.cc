@@ -161,6 +161,7 @@ TEST_F(FileCache, EntriesTakeTypeAndCacheControlFromThePolicy) {
   file_ref held;
   {
     file_cache cache(root_, 4, 60'000, cache_sharing::one_thread, &policy);
+    EXPECT_EQ(&cache.policy(), &policy);
     lookup_result page = cache.lookup("assets/page.html", 0);
     ASSERT_EQ(page.status, 0);
     EXPECT_EQ(page.file->mime, "text/html; charset=utf-8");
@@ -178,6 +179,7 @@ TEST_F(FileCache, EntriesTakeTypeAndCacheControlFromThePolicy) {
 
 TEST_F(FileCache, WithoutAPolicyTheBuiltInTypesAndNoCacheControl) {
   file_cache cache(root_, 4, 60'000);
+  EXPECT_EQ(&cache.policy(), &default_file_policy());
   lookup_result r = cache.lookup(name(1), 0);
   ASSERT_EQ(r.status, 0);
   EXPECT_EQ(r.file->mime, "text/plain; charset=utf-8");
