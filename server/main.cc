@@ -169,6 +169,13 @@ int main(int argc, char** argv) {
     return die_usage("server.root = \"" + cfg.server.root + "\": " + std::strerror(errno) +
                      " (must be a readable directory)");
 
+  // Content-Type and Cache-Control rules, read once (the system's
+  // mime.types among them) and shared read-only by every worker; they live
+  // until the workers are gone.
+  zc::file_policy policy;
+  const zc::file_policy_result policy_loaded = zc::load_file_policy(cfg, policy);
+  if (!policy_loaded.error.empty()) return die_usage(policy_loaded.error);
+
   // SIGPIPE would kill the process when a peer vanishes mid-reply; the
   // failed call's EPIPE is all the server needs.
   ::signal(SIGPIPE, SIG_IGN);
@@ -190,21 +197,13 @@ int main(int argc, char** argv) {
     ~logging_guard() { zc::shutdown_logging(); }
   } flush_logs_at_exit;
 
+  if (!policy_loaded.notice.empty()) spdlog::warn("{}", policy_loaded.notice);
+
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();
   if (const std::string& why = zc::sys::kernel_syscall_counter::unavailable_reason(); !why.empty())
     spdlog::warn("kernel syscall count unavailable, figures come from the wrapper layer only: {}",
                  why);
-
-  // Content-Type and Cache-Control rules, read once (the system's
-  // mime.types among them) and shared read-only by every worker; they live
-  // until the workers are gone.
-  zc::file_policy policy;
-  {
-    zc::file_policy_result p = zc::load_file_policy(cfg, policy);
-    if (!p.error.empty()) return die_usage(p.error);
-    if (!p.notice.empty()) spdlog::warn("{}", p.notice);
-  }
 
   raise_descriptor_limit();
   fit_to_descriptors(cli.cfg);
