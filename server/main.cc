@@ -4,6 +4,7 @@
 // signal.
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 
 #include "backends/registry.hh"
 #include "backends/sys/counted.hh"
+#include "backends/sys/kernel_count.hh"
 #include "backends/worker.hh"
 #include "server/admin.hh"
 #include "server/config_load.hh"
@@ -140,6 +142,37 @@ void fit_to_descriptors(zc::config& cfg) {
   cfg.server.cache_entries = p.files;
 }
 
+// --- containers: what a container may withhold, said at start (issue 12) ---
+
+// --list-backends' last line: whether the kernel's own system-call count
+// (the check on the wrapper count) can be had here, and if not, why.
+std::string kernel_counter_line() {
+  const std::string& why = zc::sys::kernel_syscall_counter::unavailable_reason();
+  return why.empty() ? "+ kernel syscall counter (perf_event_open, raw_syscalls:sys_enter)\n"
+                     : "- kernel syscall counter (" + why + ")\n";
+}
+
+// send_zc pins each reply's pages while the kernel sends them and counts
+// them against RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK; past the
+// limit a send fails with ENOMEM and the client sees a closed connection.
+// The default limit (8 MiB; a container's is the same) covers 32 chunks of
+// io.chunk_bytes' default: warn when it cannot give every connection one.
+void warn_if_memlock_small(const zc::config& cfg) {
+  if (cfg.io.sender != "send_zc" || zc::sys::read_process_restrictions().has_cap(CAP_IPC_LOCK))
+    return;
+  rlimit r{};
+  if (::getrlimit(RLIMIT_MEMLOCK, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return;
+  const std::uint64_t want =
+      std::uint64_t{cfg.server.workers} * cfg.server.max_connections * cfg.io.chunk_bytes;
+  if (r.rlim_cur >= want) return;
+  spdlog::warn(
+      "send_zc: RLIMIT_MEMLOCK is {} KiB and the process lacks CAP_IPC_LOCK: zero-copy sends "
+      "pin their pages against it, so sends fail (the client sees a closed connection) once "
+      "more than that is in flight, up to io.chunk_bytes = {} KiB per connection; raise it "
+      "(ulimit -l, podman --ulimit memlock=-1) or grant CAP_IPC_LOCK",
+      r.rlim_cur / 1024, cfg.io.chunk_bytes / 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,6 +188,7 @@ int main(int argc, char** argv) {
       return 0;
     case zc::cli_result::action::list_backends:
       std::fputs(zc::list_backends().c_str(), stdout);
+      std::fputs(kernel_counter_line().c_str(), stdout);
       return 0;
     case zc::cli_result::action::run:
       break;
@@ -204,6 +238,7 @@ int main(int argc, char** argv) {
   if (const std::string& why = zc::sys::kernel_syscall_counter::unavailable_reason(); !why.empty())
     spdlog::warn("kernel syscall count unavailable, figures come from the wrapper layer only: {}",
                  why);
+  warn_if_memlock_small(cfg);
 
   raise_descriptor_limit();
   fit_to_descriptors(cli.cfg);

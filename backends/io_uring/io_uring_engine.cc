@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/sys/counted.hh"
+#include "backends/sys/kernel_count.hh"
 #include "server/http_date.hh"
 #include "server/log.hh"
 
@@ -98,8 +99,15 @@ const features& probe() {
     io_uring ring;
     io_uring_params p{};
     if (int rc = io_uring_queue_init_params(8, &ring, &p); rc != 0) {
-      out.why_not = std::string("io_uring_setup: ") + std::strerror(-rc) +
-                    " (io_uring disabled by kernel.io_uring_disabled, seccomp or the container?)";
+      out.why_not = std::string("io_uring_setup: ") + std::strerror(-rc);
+      // Container runtimes' default seccomp profiles leave io_uring out, and
+      // their filters answer ENOSYS for a call they do not list.
+      if (rc == -ENOSYS && sys::read_process_restrictions().seccomp_filter)
+        out.why_not +=
+            " (refused by this process's seccomp filter: a container runtime's default "
+            "profile leaves io_uring out; docker/seccomp/zcserve.json allows it)";
+      else
+        out.why_not += " (io_uring disabled by kernel.io_uring_disabled, or not built in?)";
       return out;
     }
     out.ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
@@ -749,11 +757,39 @@ void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now
     if (cqe.res == 0 || cqe.res == -EFAULT)
       spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
                    sender_->name());
+    else if (zc_op && cqe.res != -EPIPE && cqe.res != -ECONNRESET)
+      log_send_zc_error(-cqe.res);
     else if (cqe.res != -EPIPE && cqe.res != -ECONNRESET)
       spdlog::debug("worker {}: send: {}", ctx_.id, std::strerror(-cqe.res));
     return close_conn(c);
   }
   if (c.step_left == 0) drive(c, now);
+}
+
+// A zero-copy send that fails for a reason of this host (not the peer's
+// going away) fails every large reply alike, and the client sees only a
+// closed connection: say why, on the 1st, 2nd, 4th, 8th... failure so that
+// a flood of them costs a few lines.
+void io_uring_engine::log_send_zc_error(int err) {
+  ++send_zc_errors_;
+  if ((send_zc_errors_ & (send_zc_errors_ - 1)) != 0) return;
+  if (err == ENOMEM || err == ENOBUFS) {
+    // The kernel accounts a zero-copy send's pinned pages to the user's
+    // locked memory; past RLIMIT_MEMLOCK (8 MiB by default, 64 KiB on
+    // older systems) the send fails, unless the process has CAP_IPC_LOCK.
+    rlimit r{};
+    ::getrlimit(RLIMIT_MEMLOCK, &r);
+    spdlog::warn(
+        "worker {}: send_zc: {} ({} so far; connection closed): the pinned pages of replies "
+        "in flight exceed RLIMIT_MEMLOCK ({}); raise it (ulimit -l, podman --ulimit memlock=) "
+        "or grant CAP_IPC_LOCK",
+        ctx_.id, std::strerror(err), send_zc_errors_,
+        r.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
+                                    : std::to_string(r.rlim_cur / 1024) + " KiB");
+  } else {
+    spdlog::warn("worker {}: send_zc: {} ({} so far; connection closed)", ctx_.id,
+                 std::strerror(err), send_zc_errors_);
+  }
 }
 
 void io_uring_engine::drive(conn& c, std::int64_t now) {

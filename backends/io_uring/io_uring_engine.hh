@@ -56,6 +56,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now);
   void on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now);
   void drive(conn& c, std::int64_t now);
+  void log_send_zc_error(int err);
   void start_linger(conn& c, std::int64_t now);
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
@@ -128,7 +129,8 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::vector<conn*> free_;
   std::vector<conn*> starved_;  // receive stopped for want of buffers
   std::size_t live_ = 0;
-  std::size_t unwinding_ = 0;  // of live_: sockets closed, zero-copy notifications to come
+  std::size_t unwinding_ = 0;         // of live_: sockets closed, zero-copy notifications to come
+  std::uint64_t send_zc_errors_ = 0;  // failed zero-copy sends, for log_send_zc_error
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;

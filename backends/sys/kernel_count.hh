@@ -13,6 +13,21 @@
 
 namespace zc::sys {
 
+// What a container (or a sandbox) commonly withholds from this process,
+// from /proc/self/status: a refusal is explained by naming which one.
+struct process_restrictions {
+  bool seccomp_filter = false;       // "Seccomp: 2": a filter decides every call
+  std::uint64_t effective_caps = 0;  // CapEff
+  bool has_cap(int cap) const noexcept { return ((effective_caps >> cap) & 1) != 0; }
+};
+process_restrictions read_process_restrictions();
+
+// Why perf_event_open on a tracepoint failed with err, and what would
+// let it: seccomp, a missing capability, or kernel.perf_event_paranoid
+// (paranoid is its value, or nullopt when unreadable).
+std::string explain_perf_refusal(int err, const process_restrictions& r,
+                                 std::optional<int> paranoid);
+
 class kernel_syscall_counter {
  public:
   kernel_syscall_counter() = default;

@@ -3,12 +3,16 @@ bad flag, key, value or file is refused (status 2, one line on stderr that
 names the key and the value)."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
 SAFE = ["--listen", "127.0.0.1:0", "--admin", "off"]  # should a case not fail as expected, bind nothing fixed
 BACKEND_LINE = re.compile(r"^[+-] engine=\S+ sender=\S+")
+COUNTER_LINE = re.compile(r"^([+-]) kernel syscall counter \((.*)\)$")
 
 
 def error_line(proc, *needles):
@@ -149,11 +153,37 @@ def test_unknown_sender(run):
 def test_list_backends(run):
     p = run("--list-backends")
     assert p.returncode == 0, p.stderr
-    lines = [l for l in p.stdout.splitlines() if l.startswith(("+", "-"))]
+    lines = [l for l in p.stdout.splitlines()
+             if l.startswith(("+", "-")) and not COUNTER_LINE.match(l)]
     assert lines, f"no backend lines:\n{p.stdout}"
     for line in lines:
         assert BACKEND_LINE.match(line), f"malformed backend line: {line!r}"
     assert any(re.match(r"^\+ engine=epoll sender=sendfile(\s|$)", l) for l in lines), p.stdout
+
+
+def test_list_backends_says_whether_the_kernel_counter_is_usable(run):
+    p = run("--list-backends")
+    assert p.returncode == 0, p.stderr
+    found = [m for l in p.stdout.splitlines() if (m := COUNTER_LINE.match(l))]
+    assert len(found) == 1, p.stdout
+    if found[0].group(1) == "-":
+        assert found[0].group(2).strip(), "a refused counter must say why"
+
+
+def test_kernel_counter_refusal_names_the_missing_capability(zcserve):
+    """Without CAP_PERFMON (every capability dropped, as a container does)
+    the counter is refused and the line says which capability to grant."""
+    with open("/proc/sys/kernel/perf_event_paranoid") as f:
+        if int(f.read()) <= -1:
+            pytest.skip("kernel.perf_event_paranoid is -1: no capability is needed")
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop capabilities")
+    p = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-all", zcserve,
+                        "--list-backends"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    m = [m for l in p.stdout.splitlines() if (m := COUNTER_LINE.match(l))]
+    assert m and m[0].group(1) == "-", p.stdout
+    assert "CAP_PERFMON" in m[0].group(2), m[0].group(2)
 
 
 def test_list_backends_still_checks_flags(run):

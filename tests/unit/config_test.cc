@@ -86,6 +86,8 @@ TEST(ConfigDefaults, NoFileNoFlags) {
   EXPECT_EQ(c.io.chunk_bytes, 256u * 1024);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.access_log, "off");
+  EXPECT_EQ(c.log.access_format, "combined");
+  EXPECT_EQ(c.log.flush_interval, 1s);
   EXPECT_TRUE(r.config_path.empty());
 }
 
@@ -125,6 +127,8 @@ chunk_bytes = 65536
 [log]
 level = "debug"
 access_log = "/var/log/zc.log"
+access_format = "common"
+flush_interval = "250ms"
 )";
   ASSERT_EQ(apply_toml(c, text, "full.toml"), "");
   EXPECT_EQ(c.server.listen_host, "0.0.0.0");
@@ -149,6 +153,8 @@ access_log = "/var/log/zc.log"
   EXPECT_EQ(c.io.chunk_bytes, 65536u);
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.access_log, "/var/log/zc.log");
+  EXPECT_EQ(c.log.access_format, "common");
+  EXPECT_EQ(c.log.flush_interval, 250ms);
 }
 
 TEST(ConfigFile, RangeEndsAreAccepted) {

@@ -1,0 +1,433 @@
+#!/usr/bin/python3
+"""docker/demo.py: every zcserve backend in a container of its own, under
+the same wrk load from a bench container on another CPU, measured the way
+loadtest/run measures (its modules do the measuring, the table, the charts
+and report.html); docker/demo installs podman and builds the images first.
+
+Each run: one server container (one worker, pinned to CPU 0, host network
+on a loopback port, with the privileges its backend needs and no more: see
+privileges()), a check that it serves the file byte for byte, a warm-up,
+then one wrk load from the bench container pinned to CPU 1, while
+
+  - the kernel counts the server process's system calls and context
+    switches from outside the container (perf stat on its host PID), and
+    /proc gives its CPU time;
+  - zcserve counts itself inside the container (/stats on its admin port:
+    its wrapper count, its own kernel counter, bytes copied per request).
+
+Only loopback is used: the server listens on 127.0.0.1 in the host's
+network namespace, which the bench container shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "loadtest"))
+
+from zcload import aggregate, measure, procs, render, servers, tree, wrk  # noqa: E402
+from zcload.machine import load_average, machine_info  # noqa: E402
+
+IMAGE = "localhost/zcserve"
+BENCH_IMAGE = "localhost/zcserve-bench"
+PROFILE = os.path.join(HERE, "seccomp", "zcserve.json")
+WRK_SCRIPT = "/usr/share/zcserve/wrk_report.lua"  # in the bench image
+NAME_PREFIX = "zcserve-demo-"
+
+# Every engine with each of its senders; blocking and asio with their
+# default (sendfile): their other senders cost what epoll's do, plus the
+# engine's own overhead, which one sender shows.
+DEFAULT_BACKENDS = (
+    [("epoll", s) for s in ("read_write", "readv_writev", "mmap", "sendfile", "splice")]
+    + [("io_uring", s) for s in ("read_write", "readv_writev", "mmap", "splice", "send_zc")]
+    + [("blocking", "sendfile"), ("asio", "sendfile")])
+
+START_TIMEOUT_S = 20
+
+NOTE = ("send_zc over loopback (and over a veth between containers): the kernel copies "
+        "MSG_ZEROCOPY pages when it delivers them locally, so send_zc saves the copy into "
+        "kernel memory at send time, not the final one; on a real NIC it saves both. "
+        "'copied B/req' counts what zcserve itself moves through user space.")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- podman
+
+def podman(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    p = procs.run(["podman", *args], timeout=timeout, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args[:2])} exited {p.returncode}: "
+                           f"{p.stderr.strip()[-400:]}")
+    return p
+
+
+def privileges(engine: str, sender: str, profile: str | None, kernel_count: bool) -> list[str]:
+    """What a server container gets, and why (docker/README.md has the same
+    list): nothing but what its backend, and the kernel's count of its
+    system calls, need."""
+    args = ["--cap-drop", "all", "--security-opt", "no-new-privileges", "--read-only"]
+    # seccomp: podman's default refuses io_uring (ENOSYS) and perf_event_open
+    # without CAP_SYS_ADMIN; the profile is the default plus those two.
+    if profile:
+        args += ["--security-opt", f"seccomp={profile}"]
+    if kernel_count:
+        # The kernel counter: the tracepoint's id is in tracefs, root's alone
+        # (mode 0700), so the process runs as uid 0, with no capability but
+        # CAP_PERFMON, which perf_event_open wants for a tracepoint.
+        args += ["--user", "0", "--cap-add", "PERFMON",
+                 "-v", "/sys/kernel/tracing:/sys/kernel/tracing:ro"]
+    if sender == "send_zc":
+        # Pinned pages count against RLIMIT_MEMLOCK (8 MiB) unless the
+        # process has CAP_IPC_LOCK; past it, large replies fail.
+        args += ["--cap-add", "IPC_LOCK"]
+    return args
+
+
+def ensure_tracefs() -> str | None:
+    """The servers' kernel counter reads the host's tracefs, bind-mounted
+    into their containers; a host that has not needed it yet has it
+    unmounted. Mounts it (as perf and zcserve on the host would); None when
+    it is there, else why not."""
+    if os.path.isdir("/sys/kernel/tracing/events"):
+        return None
+    p = subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0 or not os.path.isdir("/sys/kernel/tracing/events"):
+        return ("tracefs is not mounted at /sys/kernel/tracing and mounting it failed: "
+                + p.stderr.strip())
+    return None
+
+
+class Container:
+    """A server container, with what loadtest's measuring needs: the host
+    PID of zcserve (perf and /proc watch it), its port and admin port."""
+
+    def __init__(self, backend: servers.Backend, name: str, port: int, admin_port: int):
+        self.backend = backend
+        self.name = name
+        self.port = port
+        self.admin_port = admin_port
+        self.pid = 0
+        self.exit_status: int | None = None
+        self.command = ""  # the podman run line, kept with the server's log
+
+    @classmethod
+    def start(cls, backend: servers.Backend, www: str, cpu: int | None, profile: str | None,
+              kernel_count: bool, image: str) -> "Container":
+        port, admin_port = servers.free_port(), servers.free_port()
+        name = f"{NAME_PREFIX}{backend.engine}-{backend.sender}-{os.getpid()}"
+        podman("rm", "-f", "-t", "0", name, check=False)
+        cmd = ["run", "-d", "--pull=never", "--no-healthcheck", "--name", name,
+               "--network", "host", "-v", f"{www}:/www:ro"]
+        if cpu is not None:
+            cmd += ["--cpuset-cpus", str(cpu)]
+        cmd += privileges(backend.engine, backend.sender, profile, kernel_count)
+        cmd += [image, "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}",
+                "--engine", backend.engine, "--sender", backend.sender, "--workers", "1"]
+        c = cls(backend, name, port, admin_port)
+        c.command = "podman " + " ".join(shlex.quote(a) for a in cmd)
+        podman(*cmd)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if not c.alive():
+                raise RuntimeError(f"{backend.label} container exited: {c.log_tail()}")
+            try:
+                measure.read_stats(admin_port, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            c.stop()
+            raise RuntimeError(f"{backend.label} did not answer on its admin port: {c.log_tail()}")
+        c.pid = int(podman("inspect", "--format", "{{.State.Pid}}", name).stdout.strip())
+        return c
+
+    def alive(self) -> bool:
+        p = podman("inspect", "--format", "{{.State.Running}}", self.name, check=False)
+        return p.stdout.strip() == "true"
+
+    def stop(self) -> int | None:
+        if self.exit_status is None:
+            podman("stop", "-t", "10", self.name, check=False, timeout=60)
+            p = podman("inspect", "--format", "{{.State.ExitCode}}", self.name, check=False)
+            self.exit_status = int(p.stdout.strip()) if p.stdout.strip().isdigit() else None
+        return self.exit_status
+
+    def logs(self) -> str:
+        return podman("logs", self.name, check=False).stderr
+
+    def log_tail(self, lines: int = 5) -> str:
+        p = podman("logs", "--tail", str(lines), self.name, check=False)
+        return (p.stdout + p.stderr).strip()
+
+    def remove(self) -> None:
+        podman("rm", "-f", "-t", "0", self.name, check=False)
+
+
+def bench(url: str, conns: int, duration_s: float, cpu: int | None,
+          image: str) -> tuple[dict, str]:
+    """wrk in the bench container; its result line parsed as loadtest's."""
+    cmd = ["podman", "run", "--rm", "--pull=never", "--network", "host", "--cap-drop", "all"]
+    if cpu is not None:
+        cmd += ["--cpuset-cpus", str(cpu)]
+    cmd += [image] + wrk.command(url, conns, duration_s)[1:]
+    cmd = [WRK_SCRIPT if a == wrk.SCRIPT else a for a in cmd]
+    p = procs.run(cmd, timeout=duration_s + wrk.REQUEST_TIMEOUT_S + 60,
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    raw = p.stdout + p.stderr
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk (bench container) exited {p.returncode}: {raw.strip()[-300:]}")
+    return wrk.parse_output(p.stdout), raw
+
+
+# ---------------------------------------------------------------- runs
+
+class Demo:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.out = os.path.abspath(args.out or os.path.join(
+            REPO, "out", "container-demo-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
+        self.www = os.path.join(self.out, "www")
+        self.records: list[dict] = []
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) >= 2:
+            self.server_cpu, self.client_cpu = cpus[0], cpus[1]
+            self.pinning = (f"server container on CPU {self.server_cpu}, bench container "
+                            f"(wrk, one thread) on CPU {self.client_cpu}")
+        else:
+            self.server_cpu = self.client_cpu = None
+            self.pinning = "one CPU: server and bench containers share it"
+        self.profile = None if args.seccomp == "default" else args.seccomp
+
+    def usable(self, backends: list[servers.Backend]) -> tuple[list[servers.Backend], list[str]]:
+        """Asks zcserve inside a container with the same privileges which
+        backends it can run there; the others are skipped with its reason."""
+        p = podman("run", "--rm", "--pull=never", "--no-healthcheck",
+                   *privileges("io_uring", "send_zc", self.profile, self.args.kernel_count),
+                   self.args.image, "--list-backends")
+        listing = p.stdout.splitlines()
+        ok = set(servers.parse_list_backends(p.stdout))
+        notes = [line[2:] for line in listing if line.startswith("- kernel syscall counter")]
+        keep = []
+        for b in backends:
+            if (b.engine, b.sender) in ok:
+                keep.append(b)
+            else:
+                why = next((l[2:] for l in listing
+                            if l.startswith(f"- engine={b.engine} sender={b.sender}")), "not listed")
+                notes.append(f"{b.label} skipped: {why}")
+        return keep, notes
+
+    def run_one(self, b: servers.Backend, size: int, path: str, conns: int, rep: int) -> dict:
+        wrk_data = perf_counts = zc = ticks = None
+        error = None
+        c = None
+        run_dir = os.path.join(self.out, "runs", f"{b.engine}-{b.sender}-"
+                                                 f"{tree.size_label(size)}-c{conns}-r{rep}")
+        os.makedirs(run_dir, exist_ok=True)
+        try:
+            c = Container.start(b, self.www, self.server_cpu, self.profile,
+                                self.args.kernel_count, self.args.image)
+            servers.verify(c, self.www, {size: path})
+            url = f"http://127.0.0.1:{c.port}{path}"
+            if self.args.warmup > 0:
+                warm, _ = bench(url, conns, self.args.warmup, self.client_cpu,
+                                self.args.bench_image)
+                if warm["error_total"]:
+                    raise RuntimeError(f"errors during warm-up: {warm['errors']}")
+            # As loadtest/run: perf's window is the wrk run; /stats and
+            # /proc are read just outside it.
+            with measure.PerfStat(c.pid) as perf:
+                before = measure.read_stats(c.admin_port)
+                ticks_before = measure.cpu_ticks(c.pid)
+                perf.enable()
+                try:
+                    wrk_data, raw = bench(url, conns, self.args.duration, self.client_cpu,
+                                          self.args.bench_image)
+                finally:
+                    perf.disable()
+                ticks = measure.cpu_ticks(c.pid) - ticks_before
+                after = measure.read_stats(c.admin_port)
+                perf_counts = perf.result()
+            with open(os.path.join(run_dir, "wrk.txt"), "w") as f:
+                f.write(raw)
+            zc = measure.stats_delta(before, after)
+            if not after.get("kernel_count_available", False):
+                zc["kernel_count_unavailable_reason"] = after.get(
+                    "kernel_count_unavailable_reason", "")
+            if not c.alive():
+                error = "the server container exited during the run"
+        except Exception as e:  # a failed run is recorded, the others go on
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            if c is not None:
+                status = c.stop()
+                with open(os.path.join(run_dir, "server.log"), "w") as f:
+                    f.write(c.command + "\n" + c.logs())
+                if status not in (0, None) and error is None:
+                    error = f"zcserve exited with status {status}: {c.log_tail()}"
+                c.remove()
+        rec = aggregate.build_record(
+            server="zcserve", engine=b.engine, sender=b.sender, label=b.label, file_size=size,
+            connections=conns, repeat=rep, wrk=wrk_data, perf=perf_counts, cpu_ticks=ticks,
+            clk_tck=measure.CLK_TCK, zc=zc, error=error)
+        rec["kernel_count_unavailable_reason"] = (zc or {}).get("kernel_count_unavailable_reason")
+        rec["server_log_warnings"] = _warnings(os.path.join(run_dir, "server.log"))
+        return rec
+
+    def run(self, argv: list[str]) -> int:
+        a = self.args
+        why = measure.perf_check() or (ensure_tracefs() if a.kernel_count else None)
+        if why:
+            raise SystemExit(f"docker/demo: {why}")
+        wanted = [servers.Backend("zcserve", e, s) for e, s in (a.pairs or DEFAULT_BACKENDS)]
+        backends, notes = self.usable(wanted)
+        for n in notes:
+            log(f"note: {n}")
+        os.makedirs(self.out, exist_ok=True)
+        paths = tree.make_tree(self.www, a.size_list)
+        plan = [(rep, size, conns, b) for rep in range(1, a.repeats + 1)
+                for size in a.size_list for conns in a.conn_list for b in backends]
+        doc = {
+            "command": " ".join(shlex.quote(x) for x in ["docker/demo"] + argv),
+            "machine": machine_info(),
+            "options": {"sizes": a.size_list, "connections": a.conn_list,
+                        "duration_s": a.duration, "warmup_s": a.warmup, "repeats": a.repeats,
+                        "backends": [b.label for b in backends], "seccomp": a.seccomp,
+                        "image": a.image, "out": self.out},
+            "pinning": {"server_cpu": self.server_cpu, "client_cpu": self.client_cpu,
+                        "text": self.pinning},
+            "load_text": (f"Each run: a fresh server container, a {a.warmup:g} s warm-up, then "
+                          f"wrk -t1 -cN -d{a.duration:g}s from the bench container, for one "
+                          f"file; {a.repeats} repeat(s), interleaved. {self.pinning}; host "
+                          f"network, loopback. {NOTE}"),
+            "zcserve": {"path": a.image, "version": ""},
+            "syscall_cost": None,
+            "syscall_cost_note": "not measured in the container demo (loadtest/run does)",
+            "notes": notes + [NOTE],
+            "runs": self.records,
+        }
+        log(f"docker/demo: {len(backends)} backends x {len(a.size_list)} size(s) x "
+            f"{len(a.conn_list)} connection count(s) x {a.repeats} repeat(s) = {len(plan)} runs "
+            f"of {a.duration:g} s; {self.pinning}")
+        started = time.monotonic()
+        interrupted = False
+        try:
+            for i, (rep, size, conns, b) in enumerate(plan, 1):
+                left = ""
+                if i > 1:
+                    per = (time.monotonic() - started) / (i - 1)
+                    left = f", about {per * (len(plan) - i + 1):.0f} s left"
+                log(f"[{i}/{len(plan)}] {b.label}, {tree.size_label(size)}, {conns} connections"
+                    f"{left}")
+                rec = self.run_one(b, size, paths[size], conns, rep)
+                self.records.append(rec)
+                if rec["failed"]:
+                    log(f"    FAILED: {rec['failure']}")
+                else:
+                    log(f"    {rec['requests_per_sec']:.0f} req/s, "
+                        f"{rec['syscalls_per_request']:.2f} syscalls/req, "
+                        f"{rec['body_copied_bytes_per_request']:.0f} body bytes copied/req")
+        except KeyboardInterrupt:
+            interrupted = True
+            log(f"interrupted: writing the {len(self.records)} runs done")
+        finally:
+            procs.kill_all()
+            for name in podman("ps", "-a", "--format", "{{.Names}}", check=False).stdout.split():
+                if name.startswith(NAME_PREFIX) and name.endswith(f"-{os.getpid()}"):
+                    podman("rm", "-f", "-t", "0", name, check=False)
+        doc["elapsed_s"] = round(time.monotonic() - started, 1)
+        doc["machine"]["load_average_at_end"] = load_average()
+        try:
+            import matplotlib  # noqa: F401 (only whether it is there)
+            charts = True
+        except ImportError:
+            charts = False
+            log("warning: python3-matplotlib is not installed: no charts")
+        written = render.write_all(doc, self.out, charts=charts)
+        if a.json:
+            with open(written["json"]) as f:
+                sys.stdout.write(f.read())
+        else:
+            print(written["table"])
+            print(NOTE)
+            print()
+            print(f"results: {written['json']}")
+            print(f"report:  {written['html']}")
+        if interrupted:
+            return 130
+        return 1 if any(r["failed"] for r in self.records) else 0
+
+
+def _warnings(path: str) -> list[str]:
+    try:
+        with open(path, errors="replace") as f:
+            return [l.rstrip() for l in f if " warning " in l or " error " in l]
+    except OSError:
+        return []
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="docker/demo", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="docker/demo itself also takes --prebuilt: build/zcserve is copied into the "
+               "image instead of compiled in it.")
+    p.add_argument("--backends", help="engine/sender,... (default: every engine with each of "
+                                      "its senders; blocking and asio with sendfile)")
+    p.add_argument("--sizes", default="1k,64k,1m", help="file sizes (default 1k,64k,1m)")
+    p.add_argument("--connections", default="64", help="wrk connections, a list (default 64)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per run (default 5)")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (default 1)")
+    p.add_argument("--repeats", type=int, default=1, help="runs of each (default 1)")
+    p.add_argument("--seccomp", default=PROFILE,
+                   help="seccomp profile for the servers, or 'default' for podman's own "
+                        "(which refuses io_uring); default docker/seccomp/zcserve.json")
+    p.add_argument("--no-kernel-count", dest="kernel_count", action="store_false",
+                   help="run the servers as the image's unprivileged user, without CAP_PERFMON "
+                        "or tracefs: no kernel count inside the container")
+    p.add_argument("--image", default=IMAGE)
+    p.add_argument("--bench-image", default=BENCH_IMAGE)
+    p.add_argument("--out", help="output folder (default out/container-demo-DATE)")
+    p.add_argument("--json", action="store_true",
+                   help="print results.json on stdout instead of the table")
+    args = p.parse_args(argv)
+    try:
+        args.size_list = tree.parse_sizes(args.sizes)
+        args.conn_list = [int(x) for x in args.connections.split(",")]
+        args.pairs = servers.parse_backends_option(args.backends) if args.backends else None
+    except ValueError as e:
+        p.error(str(e))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        return Demo(args).run(argv)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        procs.kill_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
