@@ -12,6 +12,7 @@
 
 #include "backends/sys/unique_fd.hh"
 #include "server/config.hh"
+#include "server/file_policy.hh"
 
 namespace zc {
 
@@ -20,6 +21,9 @@ struct worker_context {
   const config* cfg = nullptr;
   sys::unique_fd listener;  // non-blocking, listening
   int root_fd = -1;         // O_PATH descriptor of the document root, shared, not owned
+  // Content-Type and Cache-Control by path, shared read-only, not owned;
+  // nullptr: the defaults (see file_policy.hh)
+  const file_policy* policy = nullptr;
 };
 
 struct listen_result {

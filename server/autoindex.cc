@@ -31,10 +31,12 @@ struct dirent64_record {
 
 constexpr unsigned char dt_unknown = 0, dt_dir = 4, dt_reg = 8, dt_lnk = 10;
 
-bool hidden(std::string_view name) noexcept {
-  // Dotfiles (and "." and ".."): not served by default, so not listed.
-  // TODO(dotfiles): ask the server.dotfiles rule once it exists.
-  return name.empty() || name.front() == '.' || name.find('\\') != std::string_view::npos;
+bool hidden(std::string_view name, bool show_dotfiles) noexcept {
+  // "." and ".." never; other dotfiles only when server.dotfiles serves
+  // them ("allow"): a listing links to nothing the server would refuse.
+  if (name.empty() || name == "." || name == "..") return true;
+  if (name.front() == '.' && !show_dotfiles) return true;
+  return name.find('\\') != std::string_view::npos;
 }
 
 // The length of the UTF-8 sequence at s[i], or 0 when it is not one
@@ -97,7 +99,7 @@ bool listed_before(const listing_entry& a, const listing_entry& b) noexcept {
 }
 
 directory_listing read_directory(int dir_fd, std::size_t max_entries,
-                                 const link_resolver& resolve_link) {
+                                 const link_resolver& resolve_link, bool show_dotfiles) {
   directory_listing out;
   sys::unique_fd fd = reopen_directory(dir_fd);
   if (!fd) {
@@ -124,7 +126,7 @@ directory_listing read_directory(int dir_fd, std::size_t max_entries,
       at += d->reclen;
       listing_entry e;
       e.name = d->name;
-      if (hidden(e.name)) continue;
+      if (hidden(e.name, show_dotfiles)) continue;
       unsigned char type = d->type;
       if (type == dt_unknown) {  // some filesystems do not say: ask
         struct stat st;
@@ -274,7 +276,8 @@ void handler::serve_listing(const http::request& req, const cached_file& dir, st
     e.mtime_sec = r.file->mtime_sec;
     return true;
   };
-  const directory_listing listing = read_directory(dir.fd.get(), max_listing_entries, resolve);
+  const directory_listing listing = read_directory(dir.fd.get(), max_listing_entries, resolve,
+                                                   cfg_.dotfiles == config::dotfiles_mode::allow);
   if (listing.status != 0) return reject(listing.status, out, head_only);
 
   auto body = std::make_unique<std::string>();

@@ -46,11 +46,11 @@ using link_resolver = std::function<bool(std::string_view name, listing_entry& o
 
 // Reads the directory `dir_fd` refers to (through a descriptor of its own,
 // so the caller's file offset is untouched). Hidden: "." and "..", names
-// starting with '.' (dotfiles are not served; see server.dotfiles), names
-// holding '\' (the resolver refuses them), and anything that is neither a
-// directory nor a regular file, since neither would be served.
+// starting with '.' unless `show_dotfiles` (server.dotfiles = "allow"),
+// names holding '\' (the resolver refuses them), and anything that is
+// neither a directory nor a regular file, since neither would be served.
 directory_listing read_directory(int dir_fd, std::size_t max_entries,
-                                 const link_resolver& resolve_link);
+                                 const link_resolver& resolve_link, bool show_dotfiles = false);
 
 // `text` for HTML text and attribute values: & < > " ' as references, C0
 // controls and bytes that are not UTF-8 as U+FFFD.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zc {
@@ -92,6 +93,33 @@ struct config {
     std::string access_format = "combined";  // combined or common
     std::chrono::milliseconds flush_interval{1000};
   } log;
+
+  // What a file's path decides about its reply: its Content-Type ([mime]),
+  // its Cache-Control ([cache_control]) and whether it is served at all
+  // (server.dotfiles). Made into a file_policy once at start
+  // (server/file_policy.hh).
+  struct mime_section {
+    std::string types_file = "/etc/mime.types";  // "": the built-in table only
+    std::string default_type = "application/octet-stream";
+    std::string charset = "utf-8";  // appended to textual types; "": never
+    // [mime.types]: extension (lower case, no dot) -> media type
+    std::vector<std::pair<std::string, std::string>> types;
+  } mime;
+
+  struct cache_control_section {
+    std::string default_value;  // cache_control.default; "": no Cache-Control field
+    // [cache_control.extensions]: extension (lower case, no dot) -> value
+    std::vector<std::pair<std::string, std::string>> extensions;
+    // [cache_control.paths]: "/dir" or "/file" (no trailing slash; "/" is
+    // everything) -> value, for that path and everything beneath it
+    std::vector<std::pair<std::string, std::string>> paths;
+  } cache_control;
+
+  enum class dotfiles_mode : std::uint8_t {
+    deny,  // a path with a segment starting with '.' is 404, except /.well-known/
+    allow,
+  };
+  dotfiles_mode dotfiles = dotfiles_mode::deny;  // server.dotfiles
 };
 
 }  // namespace zc

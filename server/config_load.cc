@@ -20,7 +20,9 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "server/cache_control.hh"
 #include "server/encoding.hh"
+#include "server/mime.hh"
 
 namespace zc {
 namespace {
@@ -558,6 +560,42 @@ key_spec error_page_key(std::size_t i) {
 
 constexpr std::string_view log_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
+key_spec dotfiles_key() {
+  std::string allowed = "\"deny\" or \"allow\"";
+  applier apply = [=](config& c, const toml::node& n) -> std::string {
+    const auto s = string_of(n);
+    if (!s) return wrong(allowed, n, true);
+    if (*s == "deny") {
+      c.dotfiles = config::dotfiles_mode::deny;
+    } else if (*s == "allow") {
+      c.dotfiles = config::dotfiles_mode::allow;
+    } else {
+      return wrong(allowed, n, false);
+    }
+    return "";
+  };
+  shower show = [](const config& c) {
+    return std::string(c.dotfiles == config::dotfiles_mode::deny ? "\"deny\"" : "\"allow\"");
+  };
+  return {"server", "dotfiles", std::move(allowed), std::move(apply), std::move(show)};
+}
+
+// A charset name as a media type parameter holds it (an RFC 9110 token,
+// narrowed to what charset names use), or "" for none.
+bool is_charset(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '.' || ch == ':' || ch == '+';
+  });
+}
+
+constexpr std::string_view media_type_allowed =
+    "a media type such as \"text/plain\" (type/subtype, optionally followed by \"; "
+    "parameters\", printable ASCII)";
+constexpr std::string_view cache_control_allowed =
+    "a Cache-Control value such as \"max-age=3600\" or \"no-cache\" (printable ASCII, no "
+    "leading or trailing space), or \"\" for no Cache-Control field";
+
 const std::vector<key_spec>& key_table() {
   static const std::vector<key_spec> table = [] {
     std::vector<key_spec> t;
@@ -638,6 +676,9 @@ const std::vector<key_spec>& key_table() {
         with_note(bool_key(
                       "server", "autoindex", [](auto& c) -> auto& { return c.server.autoindex; }),
                   "an HTML listing of a directory that has no index file (else 403)"));
+    t.push_back(with_note(dotfiles_key(),
+                          "\"deny\": a path with a segment starting with '.' (/.env, "
+                          "/.git/config) is 404, except /.well-known/ and what is beneath it"));
     // Whether an engine or sender exists is the registry's call, made after
     // loading, so that its message can list what this build offers.
     t.push_back(string_key(
@@ -724,12 +765,111 @@ const std::vector<key_spec>& key_table() {
     // [error_pages] (issue 11): one key per status that may have a page.
     for (std::size_t i = 0; i < config::error_pages_section::statuses.size(); ++i)
       t.push_back(error_page_key(i));
+    t.push_back(with_note(
+        string_key(
+            "mime", "types_file", "a file path, or \"\" for the built-in types only",
+            [](const std::string&) { return true; },
+            [](auto& c) -> auto& { return c.mime.types_file; }),
+        "a mime.types file (\"type ext ext...\" lines) read at start; the built-in types and "
+        "[mime.types] win over it"));
+    t.push_back(with_note(string_key(
+                              "mime", "default_type", std::string(media_type_allowed),
+                              [](const std::string& v) { return is_media_type(v); },
+                              [](auto& c) -> auto& { return c.mime.default_type; }),
+                          "for a file whose extension no table knows"));
+    t.push_back(with_note(
+        string_key(
+            "mime", "charset",
+            "a charset name such as \"utf-8\" (letters, digits, '-', '_', '.', ':', '+'), or "
+            "\"\" for none",
+            is_charset, [](auto& c) -> auto& { return c.mime.charset; }),
+        "appended as \"; charset=...\" to text/*, javascript, json, xml, yaml and +xml/+json "
+        "types that name none"));
+    t.push_back(with_note(string_key(
+                              "cache_control", "default", std::string(cache_control_allowed),
+                              [](const std::string& v) { return is_cache_control_value(v); },
+                              [](auto& c) -> auto& { return c.cache_control.default_value; }),
+                          "for files no path or extension rule covers"));
     return t;
   }();
   return table;
 }
 
-constexpr std::string_view sections[] = {"server", "io", "io.uring", "admin", "log", "error_pages"};
+// A section whose keys the user names: extensions in [mime.types], paths in
+// [cache_control.paths]. Each key and value is checked, the key made
+// canonical, and the pair replaces an earlier one with the same key (a
+// --set after the file wins).
+using entry_list = std::vector<std::pair<std::string, std::string>>;
+
+struct open_section {
+  std::string_view section;
+  std::string key_allowed;    // what a key may be, as "must be <key_allowed>" reads
+  std::string value_allowed;  // the same for a value
+  std::string_view note;      // meaning, for --help
+  std::string_view example;   // one commented entry, for --help
+  std::function<std::optional<std::string>(std::string_view)> canonical_key;  // nullopt: refused
+  std::function<bool(std::string_view)> value_ok;
+  std::function<entry_list&(config&)> entries;
+};
+
+std::optional<std::string> extension_key(std::string_view k) {
+  if (!is_extension(k)) return std::nullopt;
+  std::string out(k);
+  for (char& ch : out) ch = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  return out;
+}
+
+const std::string extension_allowed = fmt::format(
+    "an extension without its dot: 1 to {} letters, digits, '-', '_' or '+'", max_extension);
+
+const std::vector<open_section>& open_sections() {
+  static const std::vector<open_section> table = [] {
+    std::vector<open_section> t;
+    t.push_back({"mime.types", extension_allowed, std::string(media_type_allowed),
+                 "extension = media type, over the built-in types and mime.types_file; the "
+                 "charset is added as for the others",
+                 "m3u8 = \"application/vnd.apple.mpegurl\"", extension_key,
+                 [](std::string_view v) { return is_media_type(v); },
+                 [](config& c) -> entry_list& { return c.mime.types; }});
+    t.push_back({"cache_control.extensions", extension_allowed, std::string(cache_control_allowed),
+                 "extension = Cache-Control value; a path rule wins over it", "html = \"no-cache\"",
+                 extension_key, [](std::string_view v) { return is_cache_control_value(v); },
+                 [](config& c) -> entry_list& { return c.cache_control.extensions; }});
+    t.push_back({"cache_control.paths",
+                 "a path starting with '/', without empty, \".\" or \"..\" segments (\"/\" is "
+                 "every file)",
+                 std::string(cache_control_allowed),
+                 "path = Cache-Control value, for that path and everything beneath it; the "
+                 "longest matching path wins, over any extension rule",
+                 "\"/assets/\" = \"max-age=31536000, immutable\"",
+                 [](std::string_view k) -> std::optional<std::string> {
+                   if (!is_cache_control_path(k)) return std::nullopt;
+                   return canonical_cache_control_path(k);
+                 },
+                 [](std::string_view v) { return is_cache_control_value(v); },
+                 [](config& c) -> entry_list& { return c.cache_control.paths; }});
+    return t;
+  }();
+  return table;
+}
+
+const open_section* find_open_section(std::string_view s) {
+  for (const open_section& o : open_sections())
+    if (o.section == s) return &o;
+  return nullptr;
+}
+
+constexpr std::string_view sections[] = {"server",
+                                         "io",
+                                         "io.uring",
+                                         "admin",
+                                         "log",
+                                         "error_pages",
+                                         "mime",
+                                         "mime.types",
+                                         "cache_control",
+                                         "cache_control.extensions",
+                                         "cache_control.paths"};
 
 bool is_section(std::string_view s) {
   return std::find(std::begin(sections), std::end(sections), s) != std::end(sections);
@@ -757,6 +897,14 @@ std::string keys_list(std::string_view section) {
     if (k.section != section) continue;
     if (!out.empty()) out += ", ";
     out += k.name;
+  }
+  // "[mime]: types_file, ..., and the table [mime.types]": where an
+  // extension written straight into [mime] belongs.
+  for (const open_section& o : open_sections()) {
+    if (!o.section.starts_with(section) || o.section.size() <= section.size() ||
+        o.section[section.size()] != '.')
+      continue;
+    out += fmt::format("{}the table [{}]", out.empty() ? "" : ", ", o.section);
   }
   return out;
 }
@@ -799,6 +947,26 @@ std::string apply_key(config& cfg, const key_spec& spec, const toml::node& value
   if (reason.empty()) return {};
   return fmt::format("config: {}{}.{} = {}: {}", loc, spec.section, spec.name, shown(value),
                      reason);
+}
+
+std::string apply_open(config& cfg, const open_section& o, std::string_view key,
+                       const toml::node& value, std::string_view loc) {
+  const std::string head =
+      fmt::format("config: {}{}.{} = {}: ", loc, o.section, key_text(key), shown(value));
+  const auto canonical = o.canonical_key(key);
+  if (!canonical) return fmt::format("{}the key must be {}", head, o.key_allowed);
+  const auto v = string_of(value);
+  if (!v) return head + wrong(o.value_allowed, value, true);
+  if (v->find('\0') != std::string::npos || !o.value_ok(*v))
+    return head + wrong(o.value_allowed, value, false);
+  entry_list& list = o.entries(cfg);
+  const auto same =
+      std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == *canonical; });
+  if (same != list.end())
+    same->second = *v;
+  else
+    list.emplace_back(*canonical, *v);
+  return {};
 }
 
 struct located_error {
@@ -886,6 +1054,11 @@ std::string apply_toml(config& cfg, const std::string& toml_text, const std::str
           is_section(std::string(sname) + "." + std::string(k.str()))) {
         const std::string subname = std::string(sname) + "." + std::string(k.str());
         for (auto&& [k2, v2] : *sub) {
+          if (const open_section* o = find_open_section(subname)) {
+            note_error(first, v2.source(),
+                       apply_open(next, *o, k2.str(), v2, where(origin, v2.source())));
+            continue;
+          }
           const key_spec* spec2 = find_key(subname, k2.str());
           if (spec2 == nullptr) {
             note_error(first, k2.source(),
@@ -917,6 +1090,8 @@ std::string apply_override_node(config& cfg, std::string_view section, std::stri
     return fmt::format("config: {}.{} = {}: unknown section [{}] (allowed: {})", key_text(section),
                        key_text(name), shown(value), key_text(section), sections_list());
   }
+  if (const open_section* o = find_open_section(section))
+    return apply_open(cfg, *o, name, value, "");
   const key_spec* spec = find_key(section, name);
   if (spec == nullptr) return unknown_key_message("", section, name, value);
   return apply_key(cfg, *spec, value, "");
@@ -930,6 +1105,14 @@ std::optional<split_assignment> split(std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos) return std::nullopt;
   const std::string_view lhs = trim(assignment.substr(0, eq));
+  // A key of an open section may hold dots itself:
+  // "cache_control.paths./v1.2" is key "/v1.2" of [cache_control.paths].
+  for (const open_section& o : open_sections()) {
+    if (lhs.size() > o.section.size() + 1 && lhs.starts_with(o.section) &&
+        lhs[o.section.size()] == '.')
+      return split_assignment{o.section, lhs.substr(o.section.size() + 1),
+                              trim(assignment.substr(eq + 1))};
+  }
   // The last dot: "io.uring.sqpoll" is key sqpoll of section io.uring.
   const auto dot = lhs.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
@@ -1175,6 +1358,13 @@ is optional; durations are integer milliseconds or "500ms", "10s", "2m"):
     const std::string shown_default = k.show(defaults);
     out += fmt::format("  {}{} = {}\n", shown_default == "\"\"" ? "# " : "", k.name, shown_default);
     append_wrapped(out, k.note.empty() ? k.allowed : fmt::format("{}; {}", k.note, k.allowed),
+                   "      # ", 79);
+  }
+  for (const open_section& o : open_sections()) {
+    out += fmt::format("\n  [{}]\n  # {}\n", o.section, o.example);
+    append_wrapped(out,
+                   fmt::format("{}; none by default. A key is {}. A value is {}.", o.note,
+                               o.key_allowed, o.value_allowed),
                    "      # ", 79);
   }
   return out;

@@ -11,7 +11,6 @@
 
 #include "backends/sys/counted.hh"
 #include "server/http_date.hh"
-#include "server/mime.hh"
 
 namespace zc {
 
@@ -59,8 +58,9 @@ const char* cached_file::mapping() noexcept {
 }
 
 file_cache::file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms,
-                       cache_sharing sharing)
+                       cache_sharing sharing, const file_policy* policy)
     : resolver_(root_fd),
+      policy_(policy != nullptr ? *policy : default_file_policy()),
       capacity_(capacity),
       revalidate_ms_(revalidate_ms),
       shared_(sharing == cache_sharing::threads) {
@@ -110,7 +110,8 @@ lookup_result file_cache::open_fresh(const std::string& rel, std::int64_t now_ms
                         static_cast<std::uint64_t>(st.st_mtim.tv_nsec), f->size);
   f->etag.assign(tag, static_cast<std::size_t>(n));
   format_http_date(st.st_mtim.tv_sec, f->last_modified);
-  f->mime = mime_type(rel);
+  f->mime = policy_.content_type(rel);
+  f->cache_control = policy_.cache_control_field(rel);
   return out;
 }
 

@@ -39,6 +39,7 @@
 #include <utility>
 
 #include "backends/sys/unique_fd.hh"
+#include "server/file_policy.hh"
 #include "server/resolver.hh"
 
 namespace zc {
@@ -75,6 +76,9 @@ class cached_file {
   std::string etag;             // "\"<inode>-<mtime s>.<ns>-<size>\"" in hex, quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
   std::string_view mime;
+  // "Cache-Control: ...\r\n", or "" for none; like `mime`, a view into the
+  // file_policy the cache was made with
+  std::string_view cache_control;
   std::int64_t checked_ms = 0;          // monotonic time of the last (re)validation
   file_registrar* registrar = nullptr;  // who holds this file in a slot, if anyone
   int registered_slot = -1;
@@ -154,9 +158,12 @@ struct lookup_result {
 
 class file_cache {
  public:
-  // capacity 0: nothing is kept, every lookup opens the file.
+  // capacity 0: nothing is kept, every lookup opens the file. `policy`
+  // gives each entry its Content-Type and Cache-Control and must outlive
+  // the cache and every reply; nullptr: default_file_policy().
   file_cache(int root_fd, std::size_t capacity, std::int64_t revalidate_ms,
-             cache_sharing sharing = cache_sharing::one_thread);
+             cache_sharing sharing = cache_sharing::one_thread,
+             const file_policy* policy = nullptr);
 
   // `rel` is a normalised path (see normalize()); "" is the root.
   lookup_result lookup(std::string_view rel, std::int64_t now_ms);
@@ -170,6 +177,11 @@ class file_cache {
                    unsigned bit, std::int64_t now_ms);
 
   std::size_t size() const noexcept { return map_.size(); }
+
+  // The types and Cache-Control rules entries take theirs from: for a reply
+  // whose file is not the one named (a precompressed sibling), ask with the
+  // name the client asked for.
+  const file_policy& policy() const noexcept { return policy_; }
 
  private:
   lookup_result lookup_locked(std::string_view rel, std::int64_t now_ms);
@@ -196,6 +208,7 @@ class file_cache {
   };
 
   resolver resolver_;
+  const file_policy& policy_;
   std::size_t capacity_;
   std::int64_t revalidate_ms_;
   bool shared_;

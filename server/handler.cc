@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "server/file_policy.hh"
 #include "server/http_date.hh"
 #include "server/ranges.hh"
 #include "server/resolver.hh"
@@ -174,6 +175,11 @@ void handler::handle(const http::request& req, reply& out, std::int64_t now_ms) 
 
   normalized_path np = normalize(req.path);
   if (np.status != 0) return error(np.status, out, false, head_only);
+  // Decided on the normalised path, before the file is looked for: every
+  // spelling (%2e, "x/../.env") is caught, and a hidden name answers the
+  // same 404 whether it exists or not, directory or file.
+  if (cfg_.dotfiles == config::dotfiles_mode::deny && is_hidden_path(np.rel))
+    return reject(404, out, head_only);
 
   lookup_result found = cache_.lookup(np.rel, now_ms);
   if (found.status != 0) return reject(found.status, out, head_only);
@@ -221,6 +227,7 @@ void handler::serve_file(const http::request& req, const representation& rep, re
     start_head(out, 304);
     file_fields(out, f);
     vary_field(out, rep.vary);
+    out.head.append(rep.cache_control);  // RFC 9110 §15.4.5: a 304 carries it too
     end_head(out, ka_token);
     return;
   }
@@ -266,6 +273,7 @@ void handler::serve_file(const http::request& req, const representation& rep, re
     out.head.append("\r\n");
   }
   file_fields(out, f);
+  out.head.append(rep.cache_control);
   out.head.append("Accept-Ranges: bytes\r\n");
   end_head(out, ka_token);
   if (!head_only && length > 0) {
@@ -326,6 +334,7 @@ void handler::serve_multipart(const representation& rep, std::size_t count, repl
   out.head.append("Content-Length: ");
   append_uint(out.head, m->body_bytes);
   out.head.append("\r\n");
+  out.head.append(rep.cache_control);
   file_fields(out, f);
   out.head.append("Accept-Ranges: bytes\r\n");
   end_head(out, ka_token);

@@ -34,9 +34,10 @@ class handler {
   // What is sent for a file: the file itself or a precompressed sibling.
   struct representation {
     file_ref file;
-    std::string_view mime;      // the original's: a sibling is the same content, encoded
-    std::string_view encoding;  // Content-Encoding, or "" for the file itself
-    bool vary = false;          // the file has siblings: the choice depends on Accept-Encoding
+    std::string_view mime;           // the original's: a sibling is the same content, encoded
+    std::string_view cache_control;  // the original's too: "Cache-Control: ...\r\n" or ""
+    std::string_view encoding;       // Content-Encoding, or "" for the file itself
+    bool vary = false;               // the file has siblings: the choice depends on Accept-Encoding
   };
 
   void start_head(reply& out, int status);

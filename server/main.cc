@@ -29,6 +29,7 @@
 #include "backends/worker.hh"
 #include "server/admin.hh"
 #include "server/config_load.hh"
+#include "server/file_policy.hh"
 #include "server/log.hh"
 #include "server/metrics.hh"
 
@@ -202,6 +203,13 @@ int main(int argc, char** argv) {
     return die_usage("server.root = \"" + cfg.server.root + "\": " + std::strerror(errno) +
                      " (must be a readable directory)");
 
+  // Content-Type and Cache-Control rules, read once (the system's
+  // mime.types among them) and shared read-only by every worker; they live
+  // until the workers are gone.
+  zc::file_policy policy;
+  const zc::file_policy_result policy_loaded = zc::load_file_policy(cfg, policy);
+  if (!policy_loaded.error.empty()) return die_usage(policy_loaded.error);
+
   // SIGPIPE would kill the process when a peer vanishes mid-reply; the
   // failed call's EPIPE is all the server needs.
   ::signal(SIGPIPE, SIG_IGN);
@@ -222,6 +230,8 @@ int main(int argc, char** argv) {
   struct logging_guard {
     ~logging_guard() { zc::shutdown_logging(); }
   } flush_logs_at_exit;
+
+  if (!policy_loaded.notice.empty()) spdlog::warn("{}", policy_loaded.notice);
 
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();
@@ -249,6 +259,7 @@ int main(int argc, char** argv) {
     ctx.cfg = &cfg;
     ctx.listener = std::move(l.fd);
     ctx.root_fd = root.get();
+    ctx.policy = &policy;
     try {
       engines.push_back(einfo->make(std::move(ctx), cfg.io.sender));
     } catch (const std::exception& e) {

@@ -15,6 +15,7 @@ handler::representation handler::choose_representation(const http::request& req,
                                                        std::string_view rel) {
   representation rep;
   rep.mime = file->mime;
+  rep.cache_control = file->cache_control;
   if (precompressed_.empty() || file->is_dir) {
     rep.file = std::move(file);
     return rep;

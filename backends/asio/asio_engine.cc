@@ -71,7 +71,8 @@ asio_engine::asio_engine(worker_context ctx, std::unique_ptr<sender> s)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       sender_(std::move(s)),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
+      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
+             cache_sharing::one_thread, ctx_.policy),
       handler_(cfg_, cache_),
       // One thread runs it; stop() posts from another, so it keeps its locks.
       io_(1),

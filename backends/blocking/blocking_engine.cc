@@ -117,7 +117,7 @@ blocking_engine::blocking_engine(worker_context ctx, std::string sender)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
-             cache_sharing::threads),
+             cache_sharing::threads, ctx_.policy),
       out_(make_readiness_sender(sender, cfg_, true)) {
   if (out_ == nullptr) throw std::runtime_error("blocking: no sender named " + sender);
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));

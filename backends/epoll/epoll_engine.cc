@@ -57,7 +57,8 @@ epoll_engine::epoll_engine(worker_context ctx, std::unique_ptr<sender> s)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       sender_(std::move(s)),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count()),
+      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
+             cache_sharing::one_thread, ctx_.policy),
       handler_(cfg_, cache_),
       timers_(cfg_),
       discard_(std::make_unique<char[]>(discard_size)) {

@@ -254,3 +254,26 @@ def test_access_log_that_cannot_be_opened(run, tmp_path):
     path = tmp_path / "no-such-dir" / "access.log"
     p = run(*SAFE, "--root", str(tmp_path), "--set", f"log.access_log={path}")
     assert_refused(p, "log.access_log", str(path), "No such file or directory")
+
+
+@pytest.mark.parametrize("kv,key,value,allowed", [
+    ("server.dotfiles=hide", "server.dotfiles", '"hide"', '"deny" or "allow"'),
+    ("mime.default_type=binary", "mime.default_type", '"binary"', "a media type"),
+    ("mime.types.m3u8=mpegurl", "mime.types.m3u8", '"mpegurl"', "a media type"),
+    ("mime.types..m3u8=audio/mpegurl", 'mime.types.".m3u8"', '"audio/mpegurl"',
+     "the key must be an extension without its dot"),
+    ("cache_control.paths.assets=no-cache", "cache_control.paths.assets", '"no-cache"',
+     "the key must be a path starting with '/'"),
+    ("cache_control.extensions.html=\"no-cache\\r\\nX: y\"", "cache_control.extensions.html",
+     '"no-cache\\r\\nX: y"', "a Cache-Control value"),
+])
+def test_bad_file_policy_setting(run, kv, key, value, allowed):
+    p = run(*SAFE, "--set", kv)
+    assert_refused(p, key, value, allowed)
+
+
+def test_types_file_that_cannot_be_read(run, tmp_path):
+    missing = tmp_path / "no-such.types"
+    p = run(*SAFE, "--root", str(tmp_path), "--set", f"mime.types_file={missing}")
+    assert_refused(p, "mime.types_file", str(missing), "No such file or directory",
+                   "must be a readable mime.types file")

@@ -12,6 +12,13 @@ BASE/secret is a file the server must never hand out):
     BASE/root/a/b.txt
     BASE/root/sp ace.txt  %41.txt  A.txt  a+b.txt  d ir/index.html
     BASE/root/inj\r\nX-Injected: yes/index.html
+    BASE/root/types/a.<ext>         one small file per extension in TYPED
+    BASE/root/cc/...                Cache-Control rules (test_cache_control.py)
+    BASE/root/.env  .git/config  .hidden/index.html  users/.htpasswd
+                                    dotfiles, hidden by default
+    BASE/root/users/readme.txt      beside a dotfile, served
+    BASE/root/.well-known/security.txt  .well-known/acme-challenge/tok3n
+                                    served whatever server.dotfiles says
     BASE/root/link_in      -> f4096.bin         (relative, stays inside)
     BASE/root/dir/link_up  -> ../hello.txt      (relative, stays inside)
     BASE/root/link_out     -> ../secret         (relative, leaves the root)
@@ -53,6 +60,35 @@ SIZED = {
 AWKWARD = ["sp ace.txt", "q?x", "h#sh", "pc%41", 'quo"te', "<lt>&amp;", "nl\nname",
            "colon:name", "plus+semi;", "caf\u00e9.txt"]
 AWKWARD_BYTES = [b"\xff\xfe.bin"]  # not UTF-8
+# Extensions browsers need the right Content-Type for, served from
+# /types/a.<ext>: the media type a browser must see (charset aside).
+TYPED = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "m4v": "video/mp4",
+    "mkv": "video/x-matroska",
+    "vtt": "text/vtt",
+    "rss": "application/rss+xml",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "yaml": "application/yaml",
+    "wasm": "application/wasm",
+    "js": "text/javascript",
+    "mjs": "text/javascript",
+    "html": "text/html",
+    "M3U8": "application/vnd.apple.mpegurl",
+}
+
+# Dotfiles: URL path -> contents.
+DOTFILES = {
+    "/.env": b"SECRET_KEY=dotenv-must-not-leak\n",
+    "/.git/config": b"[core]\n\tbare = false\n",
+    "/.hidden/index.html": b"<p>an index inside a hidden directory</p>\n",
+    "/users/.htpasswd": b"admin:$apr1$x$y\n",
+}
+WELL_KNOWN = {
+    "/.well-known/security.txt": b"Contact: mailto:security@example.invalid\n",
+    "/.well-known/acme-challenge/tok3n": b"tok3n.thumbprint\n",
+}
 
 SECRET = b"TOP-SECRET-zcserve-conformance-" + b"x" * 64 + b"\n"
 
@@ -131,6 +167,14 @@ def build(base: Path) -> Tree:
 
     add_precompressed(t)
     add_listing(t)
+    for ext in TYPED:
+        t.add(f"types/a.{ext}", f"a .{ext} file\n".encode())
+    for rel in ("cc/plain.css", "cc/page.html", "cc/assets/app.js", "cc/assets/page.html",
+                "cc/assets/live/feed.json", "cc/quiet/notes.txt"):
+        t.add(rel, f"{rel}\n".encode() * 50)
+    for url, data in {**DOTFILES, **WELL_KNOWN}.items():
+        t.add(url.lstrip("/"), data)
+    t.add("users/readme.txt", b"a file beside a dotfile\n")
 
     os.symlink("f4096.bin", t.root / "link_in")
     os.symlink("../hello.txt", t.root / "dir" / "link_up")

@@ -107,3 +107,14 @@ def test_wget_mirrors_a_listed_directory(start_server, tree, tmp_path):
     missing = [w for w in want if w not in got]
     assert not missing, f"wget did not fetch {len(missing)} of {len(want)} files"
     assert not any(g == tree.bytes_of("/listing/.hidden") for g in got)
+
+
+def test_dotfiles_are_listed_only_where_they_are_served(start_server):
+    hidden = start_server(settings={"server.autoindex": True})
+    shown = start_server(settings={"server.autoindex": True, "server.dotfiles": "allow"})
+    with httpraw.Client(hidden.port) as c:
+        assert ".hidden" not in [h for h, _ in links_of(c.request("GET", "/listing/").body)]
+    with httpraw.Client(shown.port) as c:
+        hrefs = [h for h, _ in links_of(c.request("GET", "/listing/").body)]
+        assert ".hidden" in hrefs
+        assert c.request("GET", "/listing/.hidden").body == b"a dotfile\n"

@@ -190,3 +190,30 @@ def test_missing_siblings_cost_no_system_call_per_request(start_server, opts):
     if opts["sender"] in ("sendfile", "splice"):
         # The sibling is a file range: the zero-copy senders copy none of it.
         assert after["copied_bytes"]["body"] == before["copied_bytes"]["body"]
+
+
+def test_several_ranges_of_a_sibling_are_multipart_with_its_coding(server, tree):
+    from test_multipart import parse_multipart
+    gz = sibling(tree, "gzip")
+    with httpraw.Client(server.port) as c:
+        r = get(c, JS, "gzip", extra=[("Range", "bytes=0-3,10-19")])
+    assert r.status == 206
+    assert r.header("content-encoding") == "gzip"
+    assert r.header_all("vary") == ["Accept-Encoding"]
+    parts = parse_multipart(r.header("content-type"), r.body)
+    assert [data for _, data in parts] == [gz[0:4], gz[10:20]]
+    assert all(f["content-range"].endswith(f"/{len(gz)}") for f, _ in parts)
+
+
+def test_a_sibling_takes_the_originals_cache_control(start_server, tree):
+    srv = start_server(settings={"cache_control.extensions.js": "max-age=60",
+                                 "cache_control.extensions.gz": "no-store"})
+    with httpraw.Client(srv.port) as c:
+        plain = get(c, JS)
+        gz = get(c, JS, "gzip")
+        tag = gz.header("etag")
+        not_modified = get(c, JS, "gzip", extra=[("If-None-Match", tag)])
+    assert plain.header("cache-control") == "max-age=60"
+    assert gz.header("content-encoding") == "gzip"
+    assert gz.header("cache-control") == "max-age=60"
+    assert not_modified.status == 304 and not_modified.header("cache-control") == "max-age=60"

@@ -723,3 +723,172 @@ TEST(ConfigErrorPages, BadPathsAndStatusesAreRefused) {
 
 }  // namespace
 }  // namespace zc
+
+// [mime], [cache_control] and server.dotfiles: fixed keys beside open
+// sections whose keys the user names (extensions, paths).
+namespace zc {
+namespace {
+
+using entries = std::vector<std::pair<std::string, std::string>>;
+
+TEST(ConfigFilePolicy, Defaults) {
+  const config c;
+  EXPECT_EQ(c.dotfiles, config::dotfiles_mode::deny);
+  EXPECT_EQ(c.mime.types_file, "/etc/mime.types");
+  EXPECT_EQ(c.mime.default_type, "application/octet-stream");
+  EXPECT_EQ(c.mime.charset, "utf-8");
+  EXPECT_TRUE(c.mime.types.empty());
+  EXPECT_EQ(c.cache_control.default_value, "");
+  EXPECT_TRUE(c.cache_control.extensions.empty());
+  EXPECT_TRUE(c.cache_control.paths.empty());
+}
+
+TEST(ConfigFilePolicy, EveryKeyFromAFile) {
+  config c;
+  const std::string text = R"(
+[server]
+dotfiles = "allow"
+
+[mime]
+types_file = ""
+default_type = "text/plain"
+charset = "iso-8859-1"
+
+[mime.types]
+M3U8 = "application/x-mpegurl"
+ts = "video/mp2t"
+
+[cache_control]
+default = "max-age=60"
+
+[cache_control.extensions]
+html = "no-cache"
+txt = ""
+
+[cache_control.paths]
+"/assets/" = "max-age=31536000, immutable"
+"/v1.2/sw.js" = "no-store"
+"/" = "private"
+)";
+  ASSERT_EQ(apply_toml(c, text, "site.toml"), "");
+  EXPECT_EQ(c.dotfiles, config::dotfiles_mode::allow);
+  EXPECT_EQ(c.mime.types_file, "");
+  EXPECT_EQ(c.mime.default_type, "text/plain");
+  EXPECT_EQ(c.mime.charset, "iso-8859-1");
+  // toml++ hands keys over in byte order; extensions are folded to lower case.
+  EXPECT_EQ(c.mime.types, (entries{{"m3u8", "application/x-mpegurl"}, {"ts", "video/mp2t"}}));
+  EXPECT_EQ(c.cache_control.default_value, "max-age=60");
+  EXPECT_EQ(c.cache_control.extensions, (entries{{"html", "no-cache"}, {"txt", ""}}));
+  // Paths are kept without a trailing slash.
+  EXPECT_EQ(c.cache_control.paths, (entries{{"/", "private"},
+                                            {"/assets", "max-age=31536000, immutable"},
+                                            {"/v1.2/sw.js", "no-store"}}));
+}
+
+TEST(ConfigFilePolicy, InlineTablesWork) {
+  config c;
+  ASSERT_EQ(apply_toml(c,
+                       "mime.types = { vtt = \"text/vtt\" }\n"
+                       "[cache_control]\npaths = { \"/a\" = \"no-cache\" }\n",
+                       "f"),
+            "");
+  EXPECT_EQ(c.mime.types, (entries{{"vtt", "text/vtt"}}));
+  EXPECT_EQ(c.cache_control.paths, (entries{{"/a", "no-cache"}}));
+}
+
+TEST(ConfigFilePolicy, OverridesAddAndReplaceEntries) {
+  const cli_result r =
+      parse({"--set", "mime.types.m3u8=application/vnd.apple.mpegurl", "--set",
+             "mime.types.M3U8=audio/mpegurl", "--set", "cache_control.default=max-age=60", "--set",
+             "cache_control.extensions.html=no-cache", "--set",
+             "cache_control.paths./v1.2/assets/=max-age=600", "--set",
+             "cache_control.paths./v1.2/assets=immutable", "--set", "server.dotfiles=allow",
+             "--set", "mime.charset="});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.mime.types, (entries{{"m3u8", "audio/mpegurl"}}));
+  EXPECT_EQ(r.cfg.cache_control.default_value, "max-age=60");
+  EXPECT_EQ(r.cfg.cache_control.extensions, (entries{{"html", "no-cache"}}));
+  // The key of [cache_control.paths] may hold dots: everything after the
+  // section's name is the key.
+  EXPECT_EQ(r.cfg.cache_control.paths, (entries{{"/v1.2/assets", "immutable"}}));
+  EXPECT_EQ(r.cfg.dotfiles, config::dotfiles_mode::allow);
+  EXPECT_EQ(r.cfg.mime.charset, "");
+}
+
+TEST(ConfigFilePolicy, AnOverrideWinsOverTheFile) {
+  const temp_file f("[mime.types]\nyaml = \"text/yaml\"\n[cache_control.paths]\n\"/a\" = \"x\"\n");
+  const cli_result r = parse({"--config", f.path(), "--set", "mime.types.yaml=application/yaml",
+                              "--set", "cache_control.paths./a/=no-store"});
+  ASSERT_EQ(r.what, action::run) << r.error;
+  EXPECT_EQ(r.cfg.mime.types, (entries{{"yaml", "application/yaml"}}));
+  EXPECT_EQ(r.cfg.cache_control.paths, (entries{{"/a", "no-store"}}));
+}
+
+struct bad_case {
+  const char* assignment;
+  std::vector<const char*> needles;  // each must be in the one-line error
+};
+
+TEST(ConfigFilePolicy, BadValuesNameKeyValueAndWhatIsAllowed) {
+  const std::vector<bad_case> cases = {
+      {"server.dotfiles=hide", {"server.dotfiles = \"hide\"", "must be \"deny\" or \"allow\""}},
+      {"server.dotfiles=true", {"server.dotfiles = true", "not a boolean"}},
+      {"mime.default_type=octet-stream", {"mime.default_type = \"octet-stream\"", "media type"}},
+      {"mime.default_type=\"text/plain\\r\\nX-A: b\"", {"mime.default_type", "media type"}},
+      {"mime.charset=\"utf 8\"", {"mime.charset = \"utf 8\"", "charset name"}},
+      {"mime.charset=8", {"mime.charset = 8", "not an integer"}},
+      {"mime.types_file=3", {"mime.types_file = 3", "a file path"}},
+      {"mime.types.m3u8=mpegurl", {"mime.types.m3u8 = \"mpegurl\"", "media type"}},
+      {"mime.types.m3u8=1", {"mime.types.m3u8 = 1", "not an integer"}},
+      {"mime.types.tar.gz=application/gzip",
+       {"mime.types.\"tar.gz\" = \"application/gzip\"", "key must be an extension"}},
+      {"cache_control.default=\"no-cache\\r\\nSet-Cookie: a=b\"",
+       {"cache_control.default", "Cache-Control value"}},
+      {"cache_control.default=\" no-cache\"", {"cache_control.default = \" no-cache\"", "leading"}},
+      {"cache_control.extensions..html=no-cache",
+       {"cache_control.extensions.\".html\" = \"no-cache\"", "key must be an extension"}},
+      {"cache_control.extensions.html=\"a\\tb\"",
+       {"cache_control.extensions.html = \"a\\tb\"", "Cache-Control value"}},
+      {"cache_control.paths.assets=no-cache",
+       {"cache_control.paths.assets = \"no-cache\"", "key must be a path starting with '/'"}},
+      {"cache_control.paths./a/../b=no-cache", {"cache_control.paths.\"/a/../b\"", "\"..\""}},
+      {"cache_control.paths.//=no-cache", {"cache_control.paths.\"//\"", "empty"}},
+  };
+  for (const bad_case& b : cases) {
+    config c;
+    const std::string e = apply_override(c, b.assignment);
+    expect_one_line(e);
+    for (const char* n : b.needles) EXPECT_TRUE(has(e, n)) << b.assignment;
+  }
+}
+
+TEST(ConfigFilePolicy, BadEntryInAFileNamesItsPlace) {
+  config c;
+  const std::string e =
+      apply_toml(c, "[mime.types]\nvtt = \"text/vtt\"\n\"a.b\" = \"text/x\"\n", "site.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "site.toml:3:"));
+  EXPECT_TRUE(has(e, "mime.types.\"a.b\" = \"text/x\": the key must be an extension"));
+  EXPECT_TRUE(c.mime.types.empty());  // a failed file changes nothing
+}
+
+TEST(ConfigFilePolicy, AnExtensionWrittenInMimeItselfPointsAtTheSubTable) {
+  config c;
+  const std::string e = apply_toml(c, "[mime]\nm3u8 = \"application/x-mpegurl\"\n", "f.toml");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "mime.m3u8 = \"application/x-mpegurl\": unknown key"));
+  EXPECT_TRUE(
+      has(e, "allowed in [mime]: types_file, default_type, charset, the table [mime.types]"));
+}
+
+TEST(ConfigFilePolicy, HelpListsTheKeysAndTheOpenSections) {
+  const std::string help = usage_text();
+  for (const char* s :
+       {"dotfiles = \"deny\"", "[mime]", "types_file = \"/etc/mime.types\"",
+        "default_type = \"application/octet-stream\"", "charset = \"utf-8\"", "[cache_control]",
+        "[mime.types]", "[cache_control.extensions]", "[cache_control.paths]"})
+    EXPECT_TRUE(has(help, s));
+}
+
+}  // namespace
+}  // namespace zc

@@ -20,6 +20,7 @@
 
 #include "backends/sys/counted.hh"
 #include "server/file_cache.hh"
+#include "server/file_policy.hh"
 
 namespace zc {
 namespace {
@@ -182,6 +183,48 @@ TEST_F(FileCache, ASiblingThatIsADirectoryIsNone) {
   EXPECT_FALSE(cache.sibling(*f.file, name(1), ".br", 0, 0));
   EXPECT_EQ(f.file->siblings_known, 1u);
   EXPECT_EQ(f.file->siblings_present, 0u);
+}
+
+// Each entry gets its Content-Type and Cache-Control from the policy the
+// cache was made with, by the path it was looked up under, and the views
+// outlive the cache (a reply may hold an entry the cache has dropped).
+TEST_F(FileCache, EntriesTakeTypeAndCacheControlFromThePolicy) {
+  fs::create_directory(dir_ / "assets");
+  std::ofstream(dir_ / "assets" / "page.html") << "<p>x</p>\n";
+  std::ofstream(dir_ / "data.zct") << "z\n";
+  config c;
+  c.mime.types_file = "";
+  c.mime.types = {{"zct", "application/x-zc-test"}};
+  c.cache_control.extensions = {{"html", "no-cache"}};
+  c.cache_control.paths = {{"/assets", "max-age=600"}};
+  file_policy policy;
+  ASSERT_EQ(load_file_policy(c, policy).error, "");
+  file_ref held;
+  {
+    file_cache cache(root_, 4, 60'000, cache_sharing::one_thread, &policy);
+    EXPECT_EQ(&cache.policy(), &policy);
+    lookup_result page = cache.lookup("assets/page.html", 0);
+    ASSERT_EQ(page.status, 0);
+    EXPECT_EQ(page.file->mime, "text/html; charset=utf-8");
+    EXPECT_EQ(page.file->cache_control, "Cache-Control: max-age=600\r\n");
+    lookup_result data = cache.lookup("data.zct", 0);
+    ASSERT_EQ(data.status, 0);
+    EXPECT_EQ(data.file->mime, "application/x-zc-test");
+    EXPECT_EQ(data.file->cache_control, "");
+    lookup_result txt = cache.lookup(name(0), 0);
+    EXPECT_EQ(txt.file->mime, "text/plain; charset=utf-8");
+    held = page.file;
+  }
+  EXPECT_EQ(held->cache_control, "Cache-Control: max-age=600\r\n");
+}
+
+TEST_F(FileCache, WithoutAPolicyTheBuiltInTypesAndNoCacheControl) {
+  file_cache cache(root_, 4, 60'000);
+  EXPECT_EQ(&cache.policy(), &default_file_policy());
+  lookup_result r = cache.lookup(name(1), 0);
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.file->mime, "text/plain; charset=utf-8");
+  EXPECT_EQ(r.file->cache_control, "");
 }
 
 }  // namespace
