@@ -1,0 +1,108 @@
+#pragma once
+
+// What the io_uring engine's files share (io_uring_probe.cc: what the
+// kernel can do; io_uring_ring.cc: submission and the provided buffers;
+// io_uring_files.cc: descriptors, fixed files, shutdown and close;
+// io_uring_engine.cc: the loop, completions and each connection's drive).
+// Not for use outside backends/io_uring/.
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/io_uring/io_uring_engine.hh"
+#include "backends/sys/counted.hh"
+
+namespace zc::uring_detail {
+
+// Newer than the kernel headers this builds against; the number is ABI.
+constexpr unsigned op_fixed_fd_install = 54;
+
+// What this kernel's io_uring can do, probed once per process on a small
+// throwaway ring.
+struct features {
+  std::string why_not;  // "" if the engine can run here
+  bool ext_arg = false;
+  bool defer_taskrun = false;
+  bool coop_taskrun = false;
+  bool multishot_accept = false;
+  bool multishot_recv = false;
+  bool buf_ring = false;
+  bool send_zc = false;
+  // Whether a SEND_ZC cancelled by a broken link still posts a notification
+  // (its completion then carries no F_MORE to say so).
+  bool zc_cancel_notifies = false;
+  bool fixed_fd_install = false;  // IORING_OP_FIXED_FD_INSTALL (6.8)
+  bool splice = false;
+  bool sqpoll = false;
+  std::string summary;
+};
+
+// The features of this kernel's io_uring, probed once per process.
+const features& probe();
+
+// user_data: a connection's address with the operation kind in its low
+// bits (connections are 16-byte aligned), or a kind alone for the engine's
+// own operations.
+// k_slot: a file slot's close, the slot number above the kind bits.
+enum kind : std::uint64_t {
+  k_recv = 1,
+  k_send = 2,
+  k_accept = 3,
+  k_wake = 4,
+  k_ignore = 5,  // the engine's own fire-and-forget operations
+  k_install = 6,
+  k_slot = 7,
+  k_shutdown = 8,
+};
+constexpr std::uint64_t kind_bits = 4;
+constexpr std::uint64_t kind_mask = (1u << kind_bits) - 1;
+
+// SO_LINGER 0: the close that drops the socket's last reference resets the
+// connection and discards unsent data (and with it the kernel's hold on
+// zero-copy pages) instead of sending it behind a FIN.
+inline void reset_on_close(int fd) noexcept {
+  const linger abort_now{1, 0};
+  sys::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+}
+
+// Provided buffers given to the kernel at start; more as connections hold them.
+constexpr unsigned initial_buffers = 64;
+
+inline unsigned round_up_pow2(unsigned v) {
+  unsigned p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace zc::uring_detail
+
+namespace zc {
+
+struct alignas(1u << uring_detail::kind_bits) io_uring_engine::conn : timer_node {
+  conn(const config& cfg, handler& h) : proto(cfg, h) {}
+  int fd = -1;
+  connection proto;
+  uring::uring_scratch us;
+  // Provided buffers not yet moved into proto, oldest first (notes_).
+  std::int32_t backlog_head = -1;
+  std::int32_t backlog_tail = -1;
+  std::uint32_t backlog_count = 0;
+  std::vector<file_ref> zc_hold;  // files whose pages zero-copy sends still pin
+  std::uint32_t pending = 0;      // operations and notifications still to complete
+  std::uint32_t step_left = 0;    // operations of the current send step still to complete
+  std::uint32_t zc_notifs = 0;
+  bool in_use = false;
+  bool closing = false;
+  bool recv_armed = false;
+  bool recv_paused = false;  // its receive is being cancelled: too many buffers held
+  bool peer_eof = false;
+  bool lingering = false;
+  bool abort = false;      // close with a reset: a reply was cut short with pages pinned
+  bool unwinding = false;  // socket closed, notifications still to come
+};
+
+}  // namespace zc
