@@ -165,34 +165,39 @@ void io_uring_engine::run() {
 }
 
 void io_uring_engine::on_cqe(const io_uring_cqe& cqe, std::int64_t now) {
-  const std::uint64_t ud = io_uring_cqe_get_data64(&cqe);
-  const std::uint64_t k = ud & kind_mask;
-  if (k == k_accept) return on_accept(cqe, now);
-  if (k == k_wake) {
-    wake_armed_ = false;
-    return begin_drain(now);
-  }
-  if (k == k_ignore || ud == k_install) return;
-  if (k == k_slot) {
-    free_file_slots_.push_back(static_cast<int>(ud >> kind_bits));
-    return;
-  }
-  conn& c = *reinterpret_cast<conn*>(ud & ~kind_mask);
-  if (k == k_recv) return on_recv(c, cqe, now);
-  if (k == k_send) return on_send(c, cqe, now);
-  if (k == k_shutdown) {
-    --c.pending;
-    if (c.closing) maybe_finalize(c);
-  }
-  if (k == k_install) {
-    // A descriptor for an aborted connection's slot: set SO_LINGER 0 through
-    // it and drop it; closing the slot then resets the connection.
-    --c.pending;
-    if (cqe.res >= 0) {
-      reset_on_close(cqe.res);
-      sys::close(cqe.res);
-    }
-    maybe_finalize(c);
+  const op_tag tag = op_tag::from(io_uring_cqe_get_data64(&cqe));
+  conn* c = tag.connection<conn>();
+  switch (tag.what()) {
+    case op_tag::accept:
+      return on_accept(cqe, now);
+    case op_tag::wake:
+      wake_armed_ = false;
+      return begin_drain(now);
+    case op_tag::ignore:
+      return;
+    case op_tag::slot:
+      free_file_slots_.push_back(tag.slot_number());
+      return;
+    case op_tag::recv:
+      return on_recv(*c, cqe, now);
+    case op_tag::send:
+      return on_send(*c, cqe, now);
+    case op_tag::shutdown:
+      --c->pending;
+      if (c->closing) maybe_finalize(*c);
+      return;
+    case op_tag::install:
+      // The engine's own (abort_leftovers() reaps those itself).
+      if (c == nullptr) return;
+      // A descriptor for an aborted connection's slot: set SO_LINGER 0
+      // through it and drop it; closing the slot then resets the connection.
+      --c->pending;
+      if (cqe.res >= 0) {
+        reset_on_close(cqe.res);
+        sys::close(cqe.res);
+      }
+      maybe_finalize(*c);
+      return;
   }
 }
 
@@ -212,8 +217,8 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       out_of_fds_.begin(ctx_.id, "accept", -cqe.res, now);
       if (accept_armed_) {
         io_uring_sqe* sqe = get();
-        io_uring_prep_cancel64(sqe, k_accept, 0);
-        io_uring_sqe_set_data64(sqe, k_ignore);
+        io_uring_prep_cancel64(sqe, op_tag::of(op_tag::accept).bits(), 0);
+        io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
       }
       return;
     }
@@ -221,7 +226,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       spdlog::warn("worker {}: accept: {}", ctx_.id, std::strerror(-cqe.res));
   } else if (draining_) {
     if (fixed_)
-      close_slot(cqe.res, k_ignore);
+      close_slot(cqe.res, op_tag::of(op_tag::ignore).bits());
     else
       sys::close(cqe.res);
   } else if (live_ >= cfg_.server.max_connections) {
@@ -232,8 +237,8 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       io_uring_prep_send(sqe, cqe.res, busy_reply.data(), busy_reply.size(),
                          MSG_NOSIGNAL | MSG_DONTWAIT);
       sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;  // closed even if the send fails
-      io_uring_sqe_set_data64(sqe, k_ignore);
-      close_slot(cqe.res, k_ignore);
+      io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
+      close_slot(cqe.res, op_tag::of(op_tag::ignore).bits());
     } else {
       send_busy_reply(cqe.res);
       sys::close(cqe.res);
@@ -378,8 +383,8 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
       int err = 0;
       reserve(uring::max_step_ops);
       in_chain_ = true;
-      const int n = sender_->prep(*this, sock(c), r, c.us,
-                                  reinterpret_cast<std::uint64_t>(&c) | k_send, &err);
+      const int n =
+          sender_->prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
       in_chain_ = false;
       if (n < 0) {
         if (err == 0)
@@ -465,8 +470,8 @@ void io_uring_engine::close_conn(conn& c) {
   const std::uint32_t ops = c.pending - c.zc_notifs;
   if (ops == 1 && c.recv_armed && c.step_left == 0) {
     io_uring_sqe* sqe = get();
-    io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv, 0);
-    io_uring_sqe_set_data64(sqe, k_ignore);
+    io_uring_prep_cancel64(sqe, op_tag::of(c, op_tag::recv).bits(), 0);
+    io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
   } else if (ops > 0) {
     sock_shutdown(c, SHUT_RDWR);
   }
@@ -489,7 +494,7 @@ void io_uring_engine::maybe_finalize(conn& c) {
       if (fixed_) {
         // SO_LINGER needs a descriptor: install one for the slot first; the
         // close follows its completion (on_install).
-        prep_fd_install(c.fd, reinterpret_cast<std::uint64_t>(&c) | k_install);
+        prep_fd_install(c.fd, op_tag::of(c, op_tag::install).bits());
         ++c.pending;
         c.abort = false;
         return;
@@ -539,8 +544,8 @@ void io_uring_engine::begin_drain(std::int64_t now) {
   // connections once the listener closes with the engine.
   if (accept_armed_) {
     io_uring_sqe* sqe = get();
-    io_uring_prep_cancel64(sqe, k_accept, 0);
-    io_uring_sqe_set_data64(sqe, k_ignore);
+    io_uring_prep_cancel64(sqe, op_tag::of(op_tag::accept).bits(), 0);
+    io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
   }
   ::shutdown(ctx_.listener.get(), SHUT_RD);
   for (auto& p : conns_) {

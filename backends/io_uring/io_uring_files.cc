@@ -42,13 +42,13 @@ void io_uring_engine::sock_shutdown(conn& c, int how) {
   io_uring_sqe* sqe = get();
   io_uring_prep_shutdown(sqe, c.fd, how);
   sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_shutdown);
+  io_uring_sqe_set_data64(sqe, op_tag::of(c, op_tag::shutdown).bits());
   ++c.pending;
 }
 
 void io_uring_engine::sock_close(conn& c) {
   if (fixed_)
-    close_slot(c.fd, k_ignore);
+    close_slot(c.fd, op_tag::of(op_tag::ignore).bits());
   else
     sys::close(c.fd);
 }
@@ -127,7 +127,7 @@ void io_uring_engine::forget(int slot) noexcept {
   // is reused once that close has run.
   file_slots_[static_cast<std::size_t>(slot) - sock_slots_] = nullptr;
   try {
-    close_slot(slot, (static_cast<std::uint64_t>(slot) << kind_bits) | k_slot);
+    close_slot(slot, op_tag::of_slot(slot).bits());
   } catch (const std::exception& e) {
     spdlog::warn("worker {}: file slot {} not released: {}", ctx_.id, slot, e.what());
   }
@@ -141,7 +141,7 @@ void io_uring_engine::abort_leftovers() {
   unsigned waiting = 0;
   for (auto& c : conns_) {
     if (!c->in_use || c->fd < 0) continue;
-    prep_fd_install(c->fd, k_install);
+    prep_fd_install(c->fd, op_tag::of(op_tag::install).bits());
     ++waiting;
   }
   const std::int64_t deadline = monotonic_ms() + 1000;
@@ -152,7 +152,7 @@ void io_uring_engine::abort_leftovers() {
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
-      if (io_uring_cqe_get_data64(cqe) != k_install) continue;
+      if (io_uring_cqe_get_data64(cqe) != op_tag::of(op_tag::install).bits()) continue;
       --waiting;
       if (cqe->res < 0) continue;
       reset_on_close(cqe->res);
@@ -162,7 +162,7 @@ void io_uring_engine::abort_leftovers() {
   }
   for (auto& c : conns_) {
     if (!c->in_use || c->fd < 0) continue;
-    close_slot(c->fd, k_ignore);
+    close_slot(c->fd, op_tag::of(op_tag::ignore).bits());
     c->fd = -1;
   }
   enter(flush_sq(), 0, -1);

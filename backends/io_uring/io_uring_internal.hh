@@ -44,22 +44,49 @@ struct features {
 // The features of this kernel's io_uring, probed once per process.
 const features& probe();
 
-// user_data: a connection's address with the operation kind in its low
-// bits (connections are 16-byte aligned), or a kind alone for the engine's
-// own operations.
-// k_slot: a file slot's close, the slot number above the kind bits.
-enum kind : std::uint64_t {
-  k_recv = 1,
-  k_send = 2,
-  k_accept = 3,
-  k_wake = 4,
-  k_ignore = 5,  // the engine's own fire-and-forget operations
-  k_install = 6,
-  k_slot = 7,
-  k_shutdown = 8,
+// What a completion is for, carried in its user_data: an operation of a
+// connection (the connection's address, aligned to 16 bytes, with the kind
+// in the low bits), one of the engine's own (the kind alone), or the close
+// of a file slot (the slot number above the kind bits). Made and read only
+// here, and taken apart by one switch (io_uring_engine::on_cqe).
+class op_tag {
+ public:
+  enum kind : std::uint8_t {
+    recv = 1,
+    send,
+    accept,
+    wake,
+    ignore,  // the engine's own fire-and-forget operations
+    install,
+    slot,
+    shutdown,
+  };
+  static constexpr unsigned kind_bits = 4;
+
+  static constexpr op_tag of(kind k) noexcept { return op_tag(k); }
+  template <class Conn>
+  static op_tag of(const Conn& c, kind k) noexcept {
+    return op_tag(reinterpret_cast<std::uint64_t>(&c) | k);
+  }
+  static constexpr op_tag of_slot(int n) noexcept {
+    return op_tag((static_cast<std::uint64_t>(n) << kind_bits) | slot);
+  }
+  static constexpr op_tag from(std::uint64_t bits) noexcept { return op_tag(bits); }
+
+  constexpr std::uint64_t bits() const noexcept { return bits_; }
+  constexpr kind what() const noexcept { return static_cast<kind>(bits_ & mask); }
+  // The connection an operation is for; nullptr for the engine's own.
+  template <class Conn>
+  Conn* connection() const noexcept {
+    return what() == slot ? nullptr : reinterpret_cast<Conn*>(bits_ & ~mask);
+  }
+  constexpr int slot_number() const noexcept { return static_cast<int>(bits_ >> kind_bits); }
+
+ private:
+  static constexpr std::uint64_t mask = (1u << kind_bits) - 1;
+  constexpr explicit op_tag(std::uint64_t bits) noexcept : bits_(bits) {}
+  std::uint64_t bits_;
 };
-constexpr std::uint64_t kind_bits = 4;
-constexpr std::uint64_t kind_mask = (1u << kind_bits) - 1;
 
 // SO_LINGER 0: the close that drops the socket's last reference resets the
 // connection and discards unsent data (and with it the kernel's hold on
@@ -82,7 +109,7 @@ inline unsigned round_up_pow2(unsigned v) {
 
 namespace zc {
 
-struct alignas(1u << uring_detail::kind_bits) io_uring_engine::conn : timer_node {
+struct alignas(1u << uring_detail::op_tag::kind_bits) io_uring_engine::conn : timer_node {
   conn(const config& cfg, handler& h) : proto(cfg, h) {}
   int fd = -1;
   connection proto;

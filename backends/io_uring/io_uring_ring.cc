@@ -143,14 +143,14 @@ void io_uring_engine::arm_accept() {
                                 reinterpret_cast<sockaddr*>(&accept_addr_), &accept_addrlen_, 0,
                                 IORING_FILE_INDEX_ALLOC - 1);
   }
-  io_uring_sqe_set_data64(sqe, k_accept);
+  io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::accept).bits());
   accept_armed_ = true;
 }
 
 void io_uring_engine::arm_wake() {
   io_uring_sqe* sqe = get();
   io_uring_prep_read(sqe, wake_.get(), &wake_value_, sizeof wake_value_, 0);
-  io_uring_sqe_set_data64(sqe, k_wake);
+  io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::wake).bits());
   wake_armed_ = true;
 }
 
@@ -163,7 +163,7 @@ void io_uring_engine::arm_recv(conn& c) {
   uring::target(sqe, sock(c));
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = 0;
-  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv);
+  io_uring_sqe_set_data64(sqe, op_tag::of(c, op_tag::recv).bits());
   ++c.pending;
   c.recv_armed = true;
 }
@@ -220,8 +220,8 @@ void io_uring_engine::pause_recv(conn& c) {
   if (!c.recv_armed || c.recv_paused || !probe().multishot_recv) return;
   c.recv_paused = true;
   io_uring_sqe* sqe = get();
-  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&c) | k_recv, 0);
-  io_uring_sqe_set_data64(sqe, k_ignore);
+  io_uring_prep_cancel64(sqe, op_tag::of(c, op_tag::recv).bits(), 0);
+  io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
 }
 
 }  // namespace zc
