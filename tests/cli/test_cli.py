@@ -277,3 +277,39 @@ def test_types_file_that_cannot_be_read(run, tmp_path):
     p = run(*SAFE, "--root", str(tmp_path), "--set", f"mime.types_file={missing}")
     assert_refused(p, "mime.types_file", str(missing), "No such file or directory",
                    "must be a readable mime.types file")
+
+
+def test_the_shipped_config_names_every_key_and_starts(zcserve, run, tmp_path):
+    """config/zcserve.toml documents every key --help lists, under its
+    section, and zcserve starts with it as it is."""
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
+                           "zcserve.toml")
+    with open(shipped) as f:
+        text = f.read()
+    documented, section = set(), None
+    for line in text.splitlines():
+        if m := re.match(r"^\[([a-z_.]+)\]$", line):
+            section = m.group(1)
+        elif section and (m := re.match(r"^#? ?([a-z_0-9]+) =", line)):
+            documented.add(f"{section}.{m.group(1)}")
+    listed, section = set(), None
+    for line in run("--help").stdout.splitlines():
+        if m := re.match(r"^  \[([a-z_.]+)\]$", line):
+            section = m.group(1)
+        elif section and (m := re.match(r"^  ([a-z_0-9]+) =", line)):
+            listed.add(f"{section}.{m.group(1)}")
+    assert listed, "no keys found in --help"
+    assert listed - documented == set(), "keys missing from config/zcserve.toml"
+    proc = subprocess.Popen([zcserve, "--config", shipped, "--root", str(tmp_path), *SAFE],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        ready = None
+        for line in proc.stderr:
+            if line.startswith("zcserve-ready "):
+                ready = line
+                break
+        assert ready is not None, f"zcserve did not start with {shipped} (exit {proc.poll()})"
+    finally:
+        proc.send_signal(15)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
