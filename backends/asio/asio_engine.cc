@@ -54,17 +54,15 @@ engine_info asio_engine::descriptor() {
   return {"asio", &make, readiness_senders(), &always_usable, "sendfile"};
 }
 
-struct asio_engine::conn : timer_node {
-  conn(asio::io_context& io, const config& cfg, handler& h) : sock(io), proto(cfg, h) {}
+struct asio_engine::conn : driver_conn {
+  conn(asio::io_context& io, const config& cfg, handler& h) : driver_conn(cfg, h), sock(io) {}
   tcp_socket sock;
-  connection proto;
   // Bumped at every close. A completion carries the number it was started
   // under: Asio ends operations on a closed socket with operation_aborted
   // later, from its queue, when this object may already serve another
   // connection.
   std::uint64_t gen = 0;
-  bool in_use = false;
-  bool lingering = false;
+  bool readable = false;  // Asio said so, and nothing was read since
 };
 
 asio_engine::asio_engine(worker_context ctx, std::unique_ptr<sender> s)
@@ -79,7 +77,7 @@ asio_engine::asio_engine(worker_context ctx, std::unique_ptr<sender> s)
       work_(io_.get_executor()),
       acceptor_(io_),
       timer_(io_),
-      timers_(cfg_),
+      driver_(ctx_.id, cfg_, handler_, *sender_, *this),
       discard_(std::make_unique<char[]>(discard_size)) {
   const int fd = ctx_.listener.get();
   error_code ec;
@@ -89,8 +87,7 @@ asio_engine::asio_engine(worker_context ctx, std::unique_ptr<sender> s)
 }
 
 asio_engine::~asio_engine() {
-  for (auto& c : conns_)
-    if (c->in_use) close_conn(*c);
+  driver_.close_all();
 }
 
 void asio_engine::stop() noexcept {
@@ -102,8 +99,7 @@ void asio_engine::stop() noexcept {
 void asio_engine::run() {
   start_accept();
   io_.run();
-  for (auto& c : conns_)
-    if (c->in_use) close_conn(*c);
+  driver_.close_all();
 }
 
 void asio_engine::start_accept() {
@@ -112,7 +108,7 @@ void asio_engine::start_accept() {
 }
 
 void asio_engine::on_accept(const error_code& ec, tcp_socket s) {
-  if (draining_ || ec == asio::error::operation_aborted) return;  // the listener is closed
+  if (driver_.draining() || ec == asio::error::operation_aborted) return;  // the listener is closed
   const std::int64_t now = monotonic_ms();
   if (ec) {
     const int err = ec.value();
@@ -125,19 +121,14 @@ void asio_engine::on_accept(const error_code& ec, tcp_socket s) {
     spdlog::error("worker {}: accept: {}", ctx_.id, ec.message());
     return start_accept();
   }
-  if (live_ >= cfg_.server.max_connections) {
+  sockaddr_storage peer{};
+  std::memcpy(&peer, peer_.data(), std::min<std::size_t>(peer_.size(), sizeof peer));
+  conn* c = driver_.open(peer, now, io_);
+  if (c == nullptr) {
     // Over the connection limit: a short 503 if the socket takes it at
     // once; the socket closes as `s` goes. The others are not disturbed.
     send_busy_reply(s.native_handle());
     return start_accept();
-  }
-  conn* c;
-  if (!free_.empty()) {
-    c = free_.back();
-    free_.pop_back();
-  } else {
-    conns_.push_back(std::make_unique<conn>(io_, cfg_, handler_));
-    c = conns_.back().get();
   }
   c->sock = std::move(s);
   // The senders write on the native handle and must get EAGAIN, never
@@ -148,152 +139,81 @@ void asio_engine::on_accept(const error_code& ec, tcp_socket s) {
   if (nb) {
     spdlog::error("worker {}: non_blocking: {}", ctx_.id, nb.message());
     c->sock.close(nb);
-    free_.push_back(c);
+    driver_.abandon(*c);
     return start_accept();
   }
-  c->proto.reset();
-  std::memcpy(&c->proto.peer, peer_.data(),
-              std::min<std::size_t>(peer_.size(), sizeof c->proto.peer));
-  c->in_use = true;
-  c->lingering = false;
-  ++live_;
+  c->readable = false;
   start_accept();
-  drive(*c, now);
+  driver_.drive(*c, now);
 }
 
-void asio_engine::drive(conn& c, std::int64_t now) {
-  for (;;) {
-    if (c.proto.replying()) {
-      reply& r = c.proto.current();
-      send_result res = sender_->send_reply(c.sock.native_handle(), r);
-      if (res.status == send_status::again) {
-        arm(c, conn_timers::send, now);
-        c.sock.async_wait(tcp::socket::wait_write,
-                          [this, p = &c, gen = c.gen](const error_code& ec) {
-                            if (p->gen != gen) return;
-                            if (ec) return close_conn(*p);
-                            drive(*p, monotonic_ms());
-                          });
-        return;
-      }
-      if (res.status == send_status::failed) {
-        if (res.err == 0)
-          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
-                       res.op);
-        else if (res.err != EPIPE && res.err != ECONNRESET)
-          spdlog::debug("worker {}: {}: {}", ctx_.id, res.op, std::strerror(res.err));
-        return close_conn(c);
-      }
-      sender_->release(r.scratch);
-      const bool linger = c.proto.linger_on_close();
-      if (c.proto.reply_sent()) {
-        if (linger) return start_linger(c, now);
-        return close_conn(c);
-      }
-      continue;
-    }
-    switch (c.proto.advance(now)) {
-      case connection::step::send:
-        timers_.disarm(c);  // a whole head arrived: its header/idle deadline is over
-        continue;
-      case connection::step::close:
-        return close_conn(c);
-      case connection::step::need_input:
-        break;
-    }
-    if (c.proto.has_partial_request()) {
-      // From the first byte of a head to its end, however slowly it
-      // trickles in: re-arming on every byte would let a slow client hold
-      // the connection forever.
-      if (c.list != conn_timers::header) arm(c, conn_timers::header, now);
-    } else {
-      arm(c, c.proto.requests() == 0 ? conn_timers::header : conn_timers::idle, now);
-    }
-    return start_read(c);
-  }
+read_status asio_engine::receive(conn& c) {
+  // Between requests, nothing is read until Asio reports the socket
+  // readable (wait_readable): the connection has released its input buffer
+  // and takes one again only when bytes are there, so an idle keep-alive
+  // connection holds none, and the speculative recv that would only find
+  // EAGAIN is not made. Within a request, read at once.
+  if (!c.readable && !c.proto.has_partial_request()) return read_status::again;
+  c.readable = false;
+  const std::span<char> space = c.proto.read_space();
+  error_code ec;
+  const std::size_t n = c.sock.read_some(asio::buffer(space.data(), space.size()), ec);
+  if (ec == asio::error::would_block) return read_status::again;
+  if (ec == asio::error::eof) return read_status::eof;
+  if (ec) return read_status::error;
+  // Asio's recvmsg is not a wrapped call, but its copy into our buffer is
+  // ours to count.
+  sys::counters().copied_to_user.add(n);
+  c.proto.commit(n);
+  return read_status::data;
 }
 
-void asio_engine::start_read(conn& c) {
-  if (c.proto.has_partial_request()) return read_some(c);
-  // Between requests, wait for readability with no buffer lent to Asio:
-  // the connection has released its input buffer and takes one again only
-  // when bytes are there. An idle keep-alive connection then holds none,
-  // and the speculative recv that would only find EAGAIN is not made.
+void asio_engine::wait_readable(conn& c) {
+  // The read is made in the driver, called from this handler: an async
+  // read would complete through Asio's queue, and draining that queue
+  // costs an extra epoll_wait per request.
   c.sock.async_wait(tcp_socket::wait_read, [this, p = &c, gen = c.gen](const error_code& ec) {
     if (p->gen != gen) return;
-    if (ec) return close_conn(*p);
-    // The socket is readable: read now, in this handler. An async read
-    // here would complete through Asio's queue, and draining that queue
-    // costs an extra epoll_wait per request.
-    std::span<char> space = p->proto.read_space();
-    error_code rec;
-    const std::size_t n = p->sock.read_some(asio::buffer(space.data(), space.size()), rec);
-    // would_block: a wake-up with nothing to read after all; drive() waits again.
-    if (rec && rec != asio::error::would_block) return close_conn(*p);
-    sys::counters().copied_to_user.add(n);
-    p->proto.commit(n);
-    drive(*p, monotonic_ms());
+    if (ec) return driver_.close(*p);
+    p->readable = true;
+    driver_.drive(*p, monotonic_ms());
   });
 }
 
-void asio_engine::read_some(conn& c) {
-  // Asio first tries the read at once (a "speculative" recv) and only on
-  // EAGAIN waits for epoll to report the socket readable, then reads again.
-  std::span<char> space = c.proto.read_space();
-  c.sock.async_read_some(asio::buffer(space.data(), space.size()),
-                         [this, p = &c, gen = c.gen](const error_code& ec, std::size_t n) {
-                           if (p->gen != gen) return;
-                           // eof: the peer closed; a partial request dies with it.
-                           if (ec) return close_conn(*p);
-                           // Asio's recvmsg is not a wrapped call, but its copy
-                           // into our buffer is ours to count.
-                           sys::counters().copied_to_user.add(n);
-                           p->proto.commit(n);
-                           drive(*p, monotonic_ms());
-                         });
+void asio_engine::wait_writable(conn& c) {
+  c.sock.async_wait(tcp_socket::wait_write, [this, p = &c, gen = c.gen](const error_code& ec) {
+    if (p->gen != gen) return;
+    if (ec) return driver_.close(*p);
+    driver_.drive(*p, monotonic_ms());
+  });
 }
 
-void asio_engine::start_linger(conn& c, std::int64_t now) {
-  // Send FIN, then read and drop what the peer still sends until it closes
-  // or the linger time ends. Closing at once with unread input would make
-  // the kernel answer with RST, which can destroy the reply in flight.
-  if (sys::shutdown(c.sock.native_handle(), SHUT_WR) != 0) return close_conn(c);
-  c.lingering = true;
-  arm(c, conn_timers::linger, now);
-  linger_read(c);
+void asio_engine::deadline_set(conn& c) {
+  wake_at(c.deadline_ms);
+}
+
+int asio_engine::sock(const conn& c) const noexcept {
+  return const_cast<tcp_socket&>(c.sock).native_handle();
 }
 
 void asio_engine::linger_read(conn& c) {
   c.sock.async_read_some(asio::buffer(discard_.get(), discard_size),
                          [this, p = &c, gen = c.gen](const error_code& ec, std::size_t n) {
                            if (p->gen != gen) return;
-                           if (ec) return close_conn(*p);
+                           if (ec) return driver_.close(*p);
                            sys::counters().copied_to_user.add(n);
                            linger_read(*p);
                          });
 }
 
-void asio_engine::close_conn(conn& c) {
-  if (!c.in_use) return;
-  timers_.disarm(c);
-  sender_->release(c.proto.current().scratch);
-  c.proto.reset();
+void asio_engine::release(conn& c) noexcept {
   // Asio's close: it ends the operation in flight (its completion will
   // find the generation moved on) and closes the descriptor itself, a call
   // the wrapper layer does not see and the kernel's count does.
   error_code ec;
   c.sock.close(ec);
   ++c.gen;
-  c.in_use = false;
-  c.lingering = false;
-  free_.push_back(&c);
-  --live_;
-  if (draining_ && live_ == 0) finish();
-}
-
-void asio_engine::arm(conn& c, conn_timers::kind k, std::int64_t now) {
-  timers_.arm(c, k, now);
-  wake_at(c.deadline_ms);
+  if (driver_.draining() && driver_.live() == 0) finish();
 }
 
 void asio_engine::wake_at(std::int64_t at) {
@@ -318,38 +238,26 @@ void asio_engine::wake_at(std::int64_t at) {
 }
 
 void asio_engine::on_timer(std::int64_t now) {
-  if (out_of_fds_.ends(now) && !draining_) start_accept();
-  while (timer_node* n = timers_.expired(now)) close_conn(static_cast<conn&>(*n));
-  if (draining_ && now >= drain_deadline_) {
+  if (out_of_fds_.ends(now) && !driver_.draining()) start_accept();
+  driver_.expire(now);
+  if (driver_.drained(now)) {
     // Replies still in flight after server.shutdown_timeout are cut.
-    for (auto& c : conns_)
-      if (c->in_use) close_conn(*c);
+    driver_.close_all();
     return finish();
   }
-  std::int64_t next = timers_.next_deadline();
-  if (draining_) next = std::min(next, drain_deadline_);
-  next = std::min(next, out_of_fds_.resume_at());
+  const std::int64_t next = std::min(driver_.next_deadline(), out_of_fds_.resume_at());
   if (next != INT64_MAX) wake_at(next);
 }
 
 void asio_engine::begin_drain() {
-  if (draining_) return;
-  draining_ = true;
-  drain_deadline_ = monotonic_ms() + cfg_.server.shutdown_timeout.count();
+  if (driver_.draining()) return;
   // Stop accepting: new connections are refused by the kernel from here on.
   error_code ec;
   acceptor_.close(ec);
   out_of_fds_ = {};
-  for (auto& p : conns_) {
-    conn& c = *p;
-    if (!c.in_use) continue;
-    if (c.proto.replying() || c.lingering)
-      c.proto.finish_after_current();
-    else
-      close_conn(c);
-  }
-  if (live_ == 0) return finish();
-  wake_at(drain_deadline_);
+  driver_.begin_drain(monotonic_ms());
+  if (driver_.live() == 0) return finish();
+  wake_at(driver_.drain_deadline());
 }
 
 void asio_engine::finish() {

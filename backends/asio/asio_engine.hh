@@ -12,11 +12,11 @@
 
 #include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
+#include "backends/driver.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
 #include "backends/sender.hh"
 #include "backends/worker.hh"
-#include "server/connection.hh"
 #include "server/file_cache.hh"
 #include "server/handler.hh"
 
@@ -52,15 +52,21 @@ class asio_engine final : public engine {
   using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor>;
   using tcp_acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, executor>;
 
+  friend class conn_driver<asio_engine, conn>;
+
+  // The port the driver drives connections through (backends/driver.hh).
+  read_status receive(conn& c);
+  void wait_readable(conn& c);
+  bool write_blocked(const conn&) const noexcept { return false; }
+  void wait_writable(conn& c);
+  void deadline_set(conn& c);
+  void start_linger(conn& c) { linger_read(c); }
+  void release(conn& c) noexcept;
+  int sock(const conn& c) const noexcept;
+
   void start_accept();
   void on_accept(const error_code& ec, tcp_socket s);
-  void drive(conn& c, std::int64_t now);
-  void start_read(conn& c);
-  void read_some(conn& c);
-  void start_linger(conn& c, std::int64_t now);
   void linger_read(conn& c);
-  void close_conn(conn& c);
-  void arm(conn& c, conn_timers::kind k, std::int64_t now);
   void wake_at(std::int64_t at);
   void on_timer(std::int64_t now);
   void begin_drain();
@@ -77,18 +83,13 @@ class asio_engine final : public engine {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   tcp_acceptor acceptor_;
   boost::asio::ip::tcp::endpoint peer_;  // filled by the accept in progress
-  // One Asio timer for the whole worker, at the earliest deadline of
-  // timers_ (or later); see wake_at().
+  // One Asio timer for the whole worker, at the earliest deadline of the
+  // driver's lists (or later); see wake_at().
   boost::asio::steady_timer timer_;
   std::int64_t timer_at_ = 0;    // when timer_ fires; 0: not waiting
   std::uint64_t timer_seq_ = 0;  // tells a superseded wait from the current one
-  conn_timers timers_;
-  std::vector<std::unique_ptr<conn>> conns_;  // every connection object ever made
-  std::vector<conn*> free_;
-  std::size_t live_ = 0;
+  conn_driver<asio_engine, conn> driver_;
   std::atomic<bool> stop_requested_{false};
-  bool draining_ = false;
-  std::int64_t drain_deadline_ = 0;
   accept_pause out_of_fds_;          // accept failed for want of descriptors or memory
   std::unique_ptr<char[]> discard_;  // lingering closes read into this
 };

@@ -6,11 +6,11 @@
 
 #include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
+#include "backends/driver.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
 #include "backends/sender.hh"
 #include "backends/worker.hh"
-#include "server/connection.hh"
 #include "server/file_cache.hh"
 #include "server/handler.hh"
 
@@ -34,14 +34,21 @@ class epoll_engine final : public engine {
 
  private:
   struct conn;
+  friend class conn_driver<epoll_engine, conn>;
+
+  // The port the driver drives connections through (backends/driver.hh).
+  read_status receive(conn& c);
+  void wait_readable(conn&) noexcept {}  // registered once, edge-triggered
+  bool write_blocked(const conn& c) const noexcept;
+  void wait_writable(conn& c) noexcept;
+  void deadline_set(conn&) noexcept {}  // the loop's wait looks at the lists
+  void start_linger(conn& c) { linger_read(c); }
+  void release(conn& c) noexcept;
+  int sock(const conn& c) const noexcept;
 
   void accept_ready(std::int64_t now);
   void on_event(conn& c, std::uint32_t events, std::int64_t now);
-  void drive(conn& c, std::int64_t now);
   void linger_read(conn& c);
-  void start_linger(conn& c, std::int64_t now);
-  void close_conn(conn& c);
-  void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
   void begin_drain(std::int64_t now);
   void refuse(int fd);
@@ -53,13 +60,8 @@ class epoll_engine final : public engine {
   handler handler_;
   sys::unique_fd ep_;
   sys::unique_fd wake_;  // eventfd: stop() writes, the loop wakes
-  conn_timers timers_;
-  std::vector<std::unique_ptr<conn>> conns_;  // every connection object ever made
-  std::vector<conn*> free_;
-  std::size_t live_ = 0;
+  conn_driver<epoll_engine, conn> driver_;
   std::atomic<bool> stop_requested_{false};
-  bool draining_ = false;
-  std::int64_t drain_deadline_ = 0;
   accept_pause out_of_fds_;          // accept failed for want of descriptors or memory
   std::unique_ptr<char[]> discard_;  // lingering closes read into this
 };

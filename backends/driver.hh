@@ -1,0 +1,242 @@
+#pragma once
+
+// One connection's life, written once for the engines that learn readiness
+// (epoll, asio): read -> advance -> send -> reply sent -> next request,
+// linger or close; which deadline runs when; the connection pool and its
+// limit; the drain. An engine keeps what is truly its own — how it learns
+// that a socket is readable or writable, and how it reads — and offers it
+// to the driver as a port. nginx splits the same way: ngx_http_request.c
+// drives every connection, the event modules only report readiness.
+//
+// A port is a class with these members, for its connection type C (derived
+// from driver_conn):
+//
+//   read_status receive(C&)      read into c.proto.read_space() now, if bytes
+//                                may be there (the buffer is taken only then)
+//   void wait_readable(C&)       nothing to read: call drive() once there is
+//   bool write_blocked(const C&) the socket is known full: do not try
+//   void wait_writable(C&)       the socket is full: call drive() once not
+//   void deadline_set(C&)        a deadline was (re)armed (asio moves its timer)
+//   void start_linger(C&)        read and drop until EOF, then driver.close()
+//   void release(C&)             the socket goes: close it (the connection is
+//                                already counted out)
+//   int sock(const C&)           the descriptor the senders write to
+//
+// Static, not virtual: the driver is a template over its port, so each
+// step is a direct call the compiler sees through.
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/conn_timers.hh"
+#include "backends/sender.hh"
+#include "backends/sys/counted.hh"
+#include "server/config.hh"
+#include "server/connection.hh"
+#include "server/handler.hh"
+
+namespace zc {
+
+// What every driven connection carries; an engine adds its own fields.
+struct driver_conn : timer_node {
+  driver_conn(const config& cfg, handler& h) : proto(cfg, h) {}
+  connection proto;
+  bool in_use = false;
+  bool lingering = false;
+};
+
+enum class read_status : std::uint8_t {
+  data,   // bytes were committed to the connection
+  again,  // nothing to read now
+  eof,    // the peer closed its side
+  error,  // the connection is broken
+};
+
+template <class Port, class C>
+class conn_driver {
+ public:
+  conn_driver(int worker, const config& cfg, handler& h, sender& s, Port& port)
+      : worker_(worker), cfg_(cfg), handler_(h), sender_(s), port_(port), timers_(cfg) {}
+
+  conn_driver(const conn_driver&) = delete;
+  conn_driver& operator=(const conn_driver&) = delete;
+
+  // A connection object for a socket just accepted, its header deadline
+  // running; nullptr over server.max_connections (the engine answers 503).
+  // The engine then attaches its socket and calls drive(), or waits for
+  // the first readiness.
+  C* open(const sockaddr_storage& peer, std::int64_t now, auto&&... conn_args) {
+    if (live_ >= cfg_.server.max_connections) return nullptr;
+    C* c;
+    if (!free_.empty()) {
+      c = free_.back();
+      free_.pop_back();
+    } else {
+      conns_.push_back(std::make_unique<C>(conn_args..., cfg_, handler_));
+      c = conns_.back().get();
+    }
+    c->proto.reset();
+    c->proto.peer = peer;
+    c->in_use = true;
+    c->lingering = false;
+    ++live_;
+    arm(*c, conn_timers::header, now);
+    return c;
+  }
+
+  // Gives an object back whose socket could not be set up after open().
+  void abandon(C& c) {
+    timers_.disarm(c);
+    c.in_use = false;
+    free_.push_back(&c);
+    --live_;
+  }
+
+  // Moves the connection as far as it can go now: sends what the socket
+  // takes, reads what is there, answers what is complete, and stops when
+  // it must wait (having said what for) or closes it.
+  void drive(C& c, std::int64_t now) {
+    for (;;) {
+      if (c.proto.replying()) {
+        if (port_.write_blocked(c)) return;
+        reply& r = c.proto.current();
+        const send_result res = sender_.send_reply(sock_of(c), r);
+        if (res.status == send_status::again) {
+          arm(c, conn_timers::send, now);
+          return port_.wait_writable(c);
+        }
+        if (res.status == send_status::failed) {
+          if (res.err == 0)
+            spdlog::warn("worker {}: {}: file ended before its promised length; closing", worker_,
+                         res.op);
+          else if (res.err != EPIPE && res.err != ECONNRESET)
+            spdlog::debug("worker {}: {}: {}", worker_, res.op, std::strerror(res.err));
+          return close(c);
+        }
+        sender_.release(r.scratch);
+        const bool linger = c.proto.linger_on_close();
+        if (c.proto.reply_sent()) return linger ? start_linger(c, now) : close(c);
+        continue;
+      }
+      switch (c.proto.advance(now)) {
+        case connection::step::send:
+          timers_.disarm(c);  // a whole head arrived: its header/idle deadline is over
+          continue;
+        case connection::step::close:
+          return close(c);
+        case connection::step::need_input:
+          break;
+      }
+      switch (port_.receive(c)) {
+        case read_status::data:
+          continue;
+        case read_status::again:
+          break;
+        case read_status::eof:  // a partial request dies with the connection
+        case read_status::error:
+          return close(c);
+      }
+      if (c.proto.has_partial_request()) {
+        // From the first byte of a head to its end, however slowly it
+        // trickles in: re-arming on every byte would let a slow client
+        // hold the connection forever.
+        if (c.list != conn_timers::header) arm(c, conn_timers::header, now);
+      } else {
+        arm(c, c.proto.requests() == 0 ? conn_timers::header : conn_timers::idle, now);
+      }
+      return port_.wait_readable(c);
+    }
+  }
+
+  // Send FIN, then read and drop what the peer still sends until it closes
+  // or the linger time ends. Closing at once with unread input would make
+  // the kernel answer with RST, which can destroy the reply in flight.
+  void start_linger(C& c, std::int64_t now) {
+    if (sys::shutdown(sock_of(c), SHUT_WR) != 0) return close(c);
+    c.lingering = true;
+    arm(c, conn_timers::linger, now);
+    port_.start_linger(c);
+  }
+
+  void close(C& c) {
+    if (!c.in_use) return;
+    timers_.disarm(c);
+    sender_.release(c.proto.current().scratch);
+    c.proto.reset();
+    c.in_use = false;
+    c.lingering = false;
+    free_.push_back(&c);
+    --live_;
+    port_.release(c);
+  }
+
+  // Closes every connection whose deadline has passed.
+  void expire(std::int64_t now) {
+    while (timer_node* n = timers_.expired(now)) close(static_cast<C&>(*n));
+  }
+
+  // The earliest deadline: a connection's, or the end of the drain.
+  std::int64_t next_deadline() const noexcept {
+    const std::int64_t next = timers_.next_deadline();
+    return draining_ ? std::min(next, drain_deadline_) : next;
+  }
+
+  // Graceful shutdown: idle connections close now, the others after the
+  // reply in flight (or their lingering close), within
+  // server.shutdown_timeout.
+  void begin_drain(std::int64_t now) {
+    if (draining_) return;
+    draining_ = true;
+    drain_deadline_ = now + cfg_.server.shutdown_timeout.count();
+    for (auto& p : conns_) {
+      C& c = *p;
+      if (!c.in_use) continue;
+      if (c.proto.replying() || c.lingering)
+        c.proto.finish_after_current();
+      else
+        close(c);
+    }
+  }
+
+  bool draining() const noexcept { return draining_; }
+  // Drained: nothing left, or the time for it is up.
+  bool drained(std::int64_t now) const noexcept {
+    return draining_ && (live_ == 0 || now >= drain_deadline_);
+  }
+  std::int64_t drain_deadline() const noexcept { return drain_deadline_; }
+
+  void close_all() {
+    for (auto& c : conns_)
+      if (c->in_use) close(*c);
+  }
+
+  std::size_t live() const noexcept { return live_; }
+
+ private:
+  int sock_of(const C& c) const noexcept { return port_.sock(c); }
+
+  void arm(C& c, conn_timers::kind k, std::int64_t now) {
+    timers_.arm(c, k, now);
+    port_.deadline_set(c);
+  }
+
+  const int worker_;
+  const config& cfg_;
+  handler& handler_;
+  sender& sender_;
+  Port& port_;
+  conn_timers timers_;
+  std::vector<std::unique_ptr<C>> conns_;  // every connection object ever made
+  std::vector<C*> free_;
+  std::size_t live_ = 0;
+  bool draining_ = false;
+  std::int64_t drain_deadline_ = 0;
+};
+
+}  // namespace zc
