@@ -38,6 +38,11 @@ bool stopped_fatally() noexcept {
   return fatal_stop.load(std::memory_order_relaxed);
 }
 
+worker_files::worker_files(const worker_context& ctx, cache_sharing sharing)
+    : cache(ctx.root_fd, ctx.cfg->server.cache_entries, ctx.cfg->server.cache_revalidate.count(),
+            sharing, ctx.policy),
+      http(*ctx.cfg, cache) {}
+
 void send_busy_reply(int fd) noexcept {
   sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }

@@ -12,7 +12,9 @@
 
 #include "backends/sys/unique_fd.hh"
 #include "server/config.hh"
+#include "server/file_cache.hh"
 #include "server/file_policy.hh"
+#include "server/handler.hh"
 
 namespace zc {
 
@@ -24,6 +26,18 @@ struct worker_context {
   // Content-Type and Cache-Control by path, shared read-only, not owned;
   // nullptr: the defaults (see file_policy.hh)
   const file_policy* policy = nullptr;
+};
+
+// What a worker serves with, made the same way on every engine: its file
+// cache (server.cache_entries entries, revalidated after
+// server.cache_revalidate, typed by the shared file policy) and the
+// handler over it. `sharing`: the blocking engine's connection threads
+// share one cache.
+struct worker_files {
+  explicit worker_files(const worker_context& ctx,
+                        cache_sharing sharing = cache_sharing::one_thread);
+  file_cache cache;
+  handler http;
 };
 
 struct listen_result {

@@ -69,15 +69,13 @@ asio_engine::asio_engine(worker_context ctx, std::unique_ptr<sender> s)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       sender_(std::move(s)),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
-             cache_sharing::one_thread, ctx_.policy),
-      handler_(cfg_, cache_),
+      files_(ctx_),
       // One thread runs it; stop() posts from another, so it keeps its locks.
       io_(1),
       work_(io_.get_executor()),
       acceptor_(io_),
       timer_(io_),
-      driver_(ctx_.id, cfg_, handler_, *sender_, *this),
+      driver_(ctx_.id, cfg_, files_.http, *sender_, *this),
       discard_(std::make_unique<char[]>(discard_size)) {
   const int fd = ctx_.listener.get();
   error_code ec;

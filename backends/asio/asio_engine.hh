@@ -75,8 +75,7 @@ class asio_engine final : public engine {
   worker_context ctx_;
   const config& cfg_;
   std::unique_ptr<sender> sender_;
-  file_cache cache_;
-  handler handler_;
+  worker_files files_;
   // Declared before everything that holds Asio objects, so it outlives
   // them; its destructor drops the handlers still queued without running them.
   boost::asio::io_context io_;

@@ -54,10 +54,8 @@ epoll_engine::epoll_engine(worker_context ctx, std::unique_ptr<sender> s)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       sender_(std::move(s)),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
-             cache_sharing::one_thread, ctx_.policy),
-      handler_(cfg_, cache_),
-      driver_(ctx_.id, cfg_, handler_, *sender_, *this),
+      files_(ctx_),
+      driver_(ctx_.id, cfg_, files_.http, *sender_, *this),
       discard_(std::make_unique<char[]>(discard_size)) {
   ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));

@@ -56,8 +56,7 @@ class epoll_engine final : public engine {
   worker_context ctx_;
   const config& cfg_;
   std::unique_ptr<sender> sender_;
-  file_cache cache_;
-  handler handler_;
+  worker_files files_;
   sys::unique_fd ep_;
   sys::unique_fd wake_;  // eventfd: stop() writes, the loop wakes
   conn_driver<epoll_engine, conn> driver_;

@@ -26,13 +26,7 @@ namespace zc {
 using namespace uring_detail;
 
 io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
-    : ctx_(std::move(ctx)),
-      cfg_(*ctx_.cfg),
-      sender_(std::move(s)),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
-             cache_sharing::one_thread, ctx_.policy),
-      handler_(cfg_, cache_),
-      timers_(cfg_) {
+    : ctx_(std::move(ctx)), cfg_(*ctx_.cfg), sender_(std::move(s)), files_(ctx_), timers_(cfg_) {
   const features& f = probe();
   if (!f.why_not.empty()) throw std::runtime_error(f.why_not);
   if (!sender_) throw std::runtime_error("io_uring: unknown sender " + cfg_.io.sender);
@@ -249,7 +243,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       c = free_.back();
       free_.pop_back();
     } else {
-      conns_.push_back(std::make_unique<conn>(cfg_, handler_));
+      conns_.push_back(std::make_unique<conn>(cfg_, files_.http));
       c = conns_.back().get();
     }
     c->fd = cqe.res;

@@ -79,8 +79,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   worker_context ctx_;
   const config& cfg_;
   std::unique_ptr<uring::uring_sender> sender_;
-  file_cache cache_;
-  handler handler_;
+  worker_files files_;
   io_uring ring_{};
   bool ring_ready_ = false;
   bool sqpoll_ = false;
