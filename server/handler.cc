@@ -254,12 +254,7 @@ void handler::serve_file(const http::request& req, const representation& rep, re
   out.head.append("Content-Type: ");
   out.head.append(rep.mime);
   out.head.append("\r\n");
-  if (!rep.encoding.empty()) {
-    out.head.append("Content-Encoding: ");
-    out.head.append(rep.encoding);
-    out.head.append("\r\n");
-  }
-  vary_field(out, rep.vary);
+  coding_fields(out, rep);
   out.head.append("Content-Length: ");
   append_uint(out.head, length);
   out.head.append("\r\n");
@@ -282,6 +277,17 @@ void handler::serve_file(const http::request& req, const representation& rep, re
     out.offset = first;
     out.length = length;
   }
+}
+
+// Content-Encoding of the representation sent (a precompressed sibling),
+// and Vary when the file has siblings at all.
+void handler::coding_fields(reply& out, const representation& rep) {
+  if (!rep.encoding.empty()) {
+    out.head.append("Content-Encoding: ");
+    out.head.append(rep.encoding);
+    out.head.append("\r\n");
+  }
+  vary_field(out, rep.vary);
 }
 
 void handler::range_not_satisfiable(const representation& rep, reply& out, bool head_only,
@@ -325,12 +331,7 @@ void handler::serve_multipart(const representation& rep, std::size_t count, repl
   out.head.append("Content-Type: multipart/byteranges; boundary=");
   out.head.append(m->boundary_text());
   out.head.append("\r\n");
-  if (!rep.encoding.empty()) {
-    out.head.append("Content-Encoding: ");
-    out.head.append(rep.encoding);
-    out.head.append("\r\n");
-  }
-  vary_field(out, rep.vary);
+  coding_fields(out, rep);
   out.head.append("Content-Length: ");
   append_uint(out.head, m->body_bytes);
   out.head.append("\r\n");

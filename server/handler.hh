@@ -44,6 +44,7 @@ class handler {
   void end_head(reply& out, bool keep_alive_token);
   void file_fields(reply& out, const cached_file& f);
   void serve_file(const http::request& req, const representation& rep, reply& out);
+  void coding_fields(reply& out, const representation& rep);
   void range_not_satisfiable(const representation& rep, reply& out, bool head_only, bool ka_token);
   void serve_multipart(const representation& rep, std::size_t count, reply& out, bool head_only,
                        bool ka_token);
