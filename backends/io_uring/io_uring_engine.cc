@@ -283,6 +283,9 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
     sys::counters().copied_to_user.add(static_cast<std::uint64_t>(cqe.res));
     if (c.closing || c.lingering) {
       return_buffer(bid);
+    } else if (c.spill || c.backlog_count >= conn_bufs_max_) {
+      spill_buffer(c, bid, static_cast<std::uint32_t>(cqe.res));  // after what it holds
+      pause_recv(c);
     } else {
       hold_buffer(c, bid, static_cast<std::uint32_t>(cqe.res));
       if (c.backlog_count >= conn_bufs_max_) pause_recv(c);
@@ -409,19 +412,7 @@ void io_uring_engine::drive(conn& c, std::int64_t now) {
       case connection::step::need_input:
         break;
     }
-    if (c.backlog_head >= 0) {
-      // Move received bytes into the connection's buffer; a provided buffer
-      // goes back to the kernel as soon as it is drained.
-      const auto bid = static_cast<unsigned>(c.backlog_head);
-      buf_note& b = notes_[bid];
-      std::span<char> space = c.proto.read_space();
-      const std::size_t n = std::min<std::size_t>(space.size(), b.len - b.off);
-      std::memcpy(space.data(), bufs_ + static_cast<std::size_t>(bid) * buf_size_ + b.off, n);
-      c.proto.commit(n);
-      b.off += static_cast<std::uint32_t>(n);
-      if (b.off == b.len) drop_front_buffer(c);
-      continue;
-    }
+    if (take_input(c)) continue;
     if (c.peer_eof) return close_conn(c);
     if (!c.recv_armed) arm_recv(c);
     if (c.proto.has_partial_request()) {

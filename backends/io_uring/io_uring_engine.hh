@@ -63,6 +63,8 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void return_buffer(unsigned bid) noexcept;
   void give_buffers(unsigned total) noexcept;
   void hold_buffer(conn& c, unsigned bid, std::uint32_t len) noexcept;
+  void spill_buffer(conn& c, unsigned bid, std::uint32_t len);
+  bool take_input(conn& c);
   void drop_front_buffer(conn& c) noexcept;
   void drop_backlog(conn& c) noexcept;
   void pause_recv(conn& c);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,14 @@ struct alignas(1u << uring_detail::op_tag::kind_bits) io_uring_engine::conn : ti
   std::int32_t backlog_head = -1;
   std::int32_t backlog_tail = -1;
   std::uint32_t backlog_count = 0;
+  // Bytes the kernel received past the cap while the receive was being
+  // stopped, copied out so that their provided buffers went back at once;
+  // newer than the backlog. Rare, so made only then.
+  struct spilled_input {
+    std::string bytes;
+    std::size_t off = 0;  // consumed
+  };
+  std::unique_ptr<spilled_input> spill;
   std::vector<file_ref> zc_hold;  // files whose pages zero-copy sends still pin
   std::uint32_t pending = 0;      // operations and notifications still to complete
   std::uint32_t step_left = 0;    // operations of the current send step still to complete

@@ -202,6 +202,46 @@ void io_uring_engine::hold_buffer(conn& c, unsigned bid, std::uint32_t len) noex
   ++c.backlog_count;
 }
 
+// The kernel goes on filling provided buffers for a connection until the
+// cancel of its receive lands (with SQPOLL on a busy machine, milliseconds
+// later), and a multishot receive fills many in one go before the worker
+// sees the first: past its cap, what a connection receives is copied into
+// memory of its own and the buffer given back, so that no connection holds
+// more than its share of the ring however late the stop lands. The copy
+// costs only connections that pipeline far ahead of their replies.
+void io_uring_engine::spill_buffer(conn& c, unsigned bid, std::uint32_t len) {
+  if (!c.spill) c.spill = std::make_unique<conn::spilled_input>();
+  c.spill->bytes.append(bufs_ + static_cast<std::size_t>(bid) * buf_size_, len);
+  return_buffer(bid);
+}
+
+// Moves received bytes into the connection's buffer, oldest first: the
+// provided buffers it holds, then what was spilled. False when there were
+// none. A provided buffer goes back to the kernel as soon as it is drained.
+bool io_uring_engine::take_input(conn& c) {
+  std::span<char> space = c.proto.read_space();
+  if (c.backlog_head >= 0) {
+    const auto bid = static_cast<unsigned>(c.backlog_head);
+    buf_note& b = notes_[bid];
+    const std::size_t n = std::min<std::size_t>(space.size(), b.len - b.off);
+    std::memcpy(space.data(), bufs_ + static_cast<std::size_t>(bid) * buf_size_ + b.off, n);
+    c.proto.commit(n);
+    b.off += static_cast<std::uint32_t>(n);
+    if (b.off == b.len) drop_front_buffer(c);
+    return true;
+  }
+  if (c.spill) {
+    conn::spilled_input& sp = *c.spill;
+    const std::size_t n = std::min(space.size(), sp.bytes.size() - sp.off);
+    std::memcpy(space.data(), sp.bytes.data() + sp.off, n);
+    c.proto.commit(n);
+    sp.off += n;
+    if (sp.off == sp.bytes.size()) c.spill.reset();
+    return true;
+  }
+  return false;
+}
+
 void io_uring_engine::drop_front_buffer(conn& c) noexcept {
   const auto bid = static_cast<unsigned>(c.backlog_head);
   c.backlog_head = notes_[bid].next;
@@ -212,6 +252,7 @@ void io_uring_engine::drop_front_buffer(conn& c) noexcept {
 
 void io_uring_engine::drop_backlog(conn& c) noexcept {
   while (c.backlog_head >= 0) drop_front_buffer(c);
+  c.spill.reset();
 }
 
 // Stops a connection's multishot receive: it holds its share of the
