@@ -299,4 +299,19 @@ void access_logger::reopen_now() {
   spdlog::info("access log {} reopened", path_);
 }
 
+namespace {
+std::unique_ptr<access_logger>& installed() noexcept {
+  static std::unique_ptr<access_logger> log;
+  return log;
+}
+}  // namespace
+
+access_logger* access_log() noexcept {
+  return installed().get();
+}
+
+void install_access_log(std::unique_ptr<access_logger> log) noexcept {
+  installed() = std::move(log);
+}
+
 }  // namespace zc

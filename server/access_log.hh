@@ -139,4 +139,9 @@ class access_logger {
   std::once_flag stopped_;
 };
 
+// The process's access log, or nullptr when it is off: installed once at
+// start (init_logging), before any worker runs, and kept to the end.
+access_logger* access_log() noexcept;
+void install_access_log(std::unique_ptr<access_logger> log) noexcept;
+
 }  // namespace zc

@@ -1,13 +1,16 @@
 #include "server/connection.hh"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
 
 #include "backends/sys/counted.hh"
+#include "server/access_log.hh"
 #include "server/buffer_pool.hh"
-#include "server/log.hh"
 
 namespace zc {
 
@@ -218,8 +221,36 @@ bool connection::reply_sent() noexcept {
   return close;
 }
 
+namespace {
+std::string_view peer_text(const sockaddr_storage& peer, char (&buf)[INET6_ADDRSTRLEN]) {
+  const char* s = nullptr;
+  if (peer.ss_family == AF_INET)
+    s = inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr, buf, sizeof buf);
+  else if (peer.ss_family == AF_INET6)
+    s = inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr, buf,
+                  sizeof buf);
+  return s != nullptr ? std::string_view(s) : std::string_view("-");
+}
+}  // namespace
+
+// One line; `req` is nullptr when the head did not parse.
 void connection::log_access(const http::request* req) {
-  if (auto* log = access_log()) log_access_line(*log, peer, req, reply_);
+  access_logger* log = access_log();
+  if (log == nullptr) return;
+  char addr[INET6_ADDRSTRLEN];
+  access_entry e;
+  e.addr = peer_text(peer, addr);
+  if (req != nullptr) {
+    e.request_line = true;
+    e.method = req->method_text;
+    e.target = req->target;
+    e.http11 = req->ver == http::version::http11;
+    e.referer = req->referer;
+    e.user_agent = req->user_agent;
+  }
+  e.status = reply_.status;
+  e.bytes = reply_.body_bytes();
+  log->append(e);
 }
 
 }  // namespace zc

@@ -19,7 +19,7 @@
 #include "backends/sys/counted.hh"
 #include "backends/sys/kernel_count.hh"
 #include "server/http_date.hh"
-#include "server/log.hh"
+#include "server/access_log.hh"
 
 namespace zc {
 

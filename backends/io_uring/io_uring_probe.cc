@@ -21,7 +21,6 @@
 #include "backends/sys/counted.hh"
 #include "backends/sys/kernel_count.hh"
 #include "server/http_date.hh"
-#include "server/log.hh"
 
 namespace zc {
 namespace uring_detail {
