@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -120,6 +121,30 @@ TEST(Registry, NamesAndKindsGoBothWays) {
     EXPECT_EQ(sender_name(t.kind), t.name);
   }
   EXPECT_EQ(find_sender_kind("sendfile64"), std::nullopt);
+}
+
+// docs/architecture.md shows kinds.def as a table between two markers; a
+// sender added, renamed or changed in the table fails here until the docs
+// say the same (the message holds the lines to paste).
+TEST(Senders, TheDocsTableIsKindsDef) {
+  std::ifstream in(ZC_SOURCE_DIR "/docs/architecture.md");
+  ASSERT_TRUE(in) << ZC_SOURCE_DIR "/docs/architecture.md";
+  const std::string begin = "<!-- senders: generated from backends/senders/kinds.def -->";
+  const std::string end = "<!-- end of senders -->";
+  std::string table;
+  bool inside = false, seen = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == begin) {
+      inside = seen = true;
+    } else if (line == end) {
+      inside = false;
+    } else if (inside) {
+      table += line + "\n";
+    }
+  }
+  ASSERT_TRUE(seen) << "docs/architecture.md lacks the line " << begin;
+  EXPECT_EQ(table, senders_markdown()) << "docs/architecture.md's senders table should read:\n"
+                                       << senders_markdown();
 }
 
 }  // namespace
