@@ -1,5 +1,7 @@
 #include "backends/senders/kinds.hh"
 
+#include <iterator>
+
 namespace zc {
 
 // The enum is made from the same table in the same order, so a kind is

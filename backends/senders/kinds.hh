@@ -42,6 +42,7 @@ struct sender_traits {
 };
 
 namespace detail {
+// So that the table's families read as words: readiness | completion.
 using enum engine_family;
 inline constexpr sender_traits sender_table[] = {
 #define ZC_SENDER(name, families, copies, needs, body) \
