@@ -599,12 +599,22 @@ TEST_P(Driver, TheConnectionLimitRefusesAndRecovers) {
   // A fresh connection, whatever object it is: the header deadline, not
   // the idle one its object had before.
   expect_on(*cd, conn_timers::header, 2000 + header_ms());
-  drive(*cd, 2100);
-  expect_on(*cd, conn_timers::header, 2100 + header_ms());
   d.send(get("/other.txt"));
   drive(*cd, 2200);
   EXPECT_TRUE(d.next_reply().body == other_);
   EXPECT_EQ(driver_->open(sockaddr_storage{}, 2300), nullptr);
+
+  // An object whose socket could not be set up goes back without a
+  // release: there is no socket to close.
+  driver_->close(*cb);
+  test_conn* ce = driver_->open(sockaddr_storage{}, 2400);
+  ASSERT_NE(ce, nullptr);
+  EXPECT_EQ(driver_->live(), 2u);
+  ce->released = false;
+  driver_->abandon(*ce);
+  EXPECT_FALSE(ce->released);
+  EXPECT_EQ(driver_->live(), 1u);
+  EXPECT_EQ(ce->list, -1) << "an abandoned object keeps no deadline";
 }
 
 // 8. A drain closes the idle and the half-read at once, lets a reply in
