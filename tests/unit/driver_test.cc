@@ -515,6 +515,31 @@ TEST_P(Driver, ConnectionCloseEndsTheConnectionAfterTheReply) {
   EXPECT_TRUE(cl.at_eof());
 }
 
+// 5a. ... but if the peer sent more while that reply was in flight, the
+// close lingers: FIN after the whole reply, on the linger deadline.
+TEST_P(Driver, ACloseWithInputBehindTheReplyLingers) {
+  client cl;
+  test_conn* c = open(cl, 1000);
+  ASSERT_NE(c, nullptr);
+  cl.send(get("/big.bin", "Connection: close\r\n"));
+  drive(*c, 1000);
+  ASSERT_EQ(c->wait, waiting::writable);
+  cl.send(get("/small.txt"));
+  std::int64_t now = 1000;
+  pump(cl, *c, now);
+  EXPECT_FALSE(c->released);
+  EXPECT_TRUE(c->linger_started);
+  expect_on(*c, conn_timers::linger, now + conn_timers::linger_ms);
+  cl.read_to_eof();  // ends at the server's FIN
+  const auto r = cl.next_reply();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == big_);
+  EXPECT_TRUE(cl.received().empty());
+  driver_->expire(now + conn_timers::linger_ms);
+  EXPECT_TRUE(c->released);
+  EXPECT_EQ(driver_->live(), 0u);
+}
+
 // 5b. An error reply to a request that could not be read: FIN after the
 // reply, then what the peer still sends is dropped until its EOF.
 TEST_P(Driver, AnErrorReplyLingersUntilThePeerCloses) {
