@@ -24,6 +24,7 @@
 
 #include "backends/conn_timers.hh"
 #include "backends/driver.hh"
+#include "backends/senders/kinds.hh"
 #include "backends/senders/readiness.hh"
 #include "backends/sys/unique_fd.hh"
 #include "backends/worker.hh"
@@ -225,7 +226,7 @@ std::string get(std::string_view path, std::string_view extra = "") {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
 }
 
-class Driver : public ::testing::TestWithParam<const char*> {
+class Driver : public ::testing::TestWithParam<sender_kind> {
  protected:
   static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }
 
@@ -747,9 +748,18 @@ TEST_P(Driver, AFileThatShrinksMidReplyClosesWithoutWrongBytes) {
       << "the body is not a prefix of the file";
 }
 
-INSTANTIATE_TEST_SUITE_P(Senders, Driver,
-                         ::testing::Values("read_write", "readv_writev", "mmap", "sendfile",
-                                           "splice"));
+// Every sender the readiness engines drive, from the one table.
+std::vector<sender_kind> readiness_kinds() {
+  std::vector<sender_kind> out;
+  for (const sender_traits& t : all_senders())
+    if (has(t.families, engine_family::readiness)) out.push_back(t.kind);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Senders, Driver, ::testing::ValuesIn(readiness_kinds()),
+                         [](const ::testing::TestParamInfo<sender_kind>& p) {
+                           return std::string(sender_name(p.param));
+                         });
 
 }  // namespace
 }  // namespace zc
