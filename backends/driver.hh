@@ -17,6 +17,9 @@
 //   bool write_blocked(const C&) the socket is known full: do not try
 //   void wait_writable(C&)       the socket is full: call drive() once not
 //   void deadline_set(C&)        a deadline was (re)armed (asio moves its timer)
+//   read_status receive_now(C&)  optional: as receive(), but read even if no
+//                                readiness was reported (after a last reply,
+//                                to tell a lingering close from a plain one)
 //   void start_linger(C&)        read and drop until EOF, then driver.close()
 //   void release(C&)             the socket goes: close it (the connection is
 //                                already counted out)
@@ -228,7 +231,14 @@ class conn_driver {
   // the reply's tail still queued to send. The port reads only if bytes
   // may be there, so a quiet socket costs no call.
   bool input_waiting(C& c) {
-    return c.proto.has_partial_request() || port_.receive(c) == read_status::data;
+    if (c.proto.has_partial_request()) return true;
+    // A port that learns readability only while it waits for it (asio
+    // waits for writability while a reply goes out) offers receive_now():
+    // read whatever is there, reported or not.
+    if constexpr (requires { port_.receive_now(c); })
+      return port_.receive_now(c) == read_status::data;
+    else
+      return port_.receive(c) == read_status::data;
   }
 
   void arm(C& c, conn_timers::kind k, std::int64_t now) {

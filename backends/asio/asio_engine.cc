@@ -152,6 +152,14 @@ read_status asio_engine::receive(conn& c) {
   // connection holds none, and the speculative recv that would only find
   // EAGAIN is not made. Within a request, read at once.
   if (!c.readable && !c.proto.has_partial_request()) return read_status::again;
+  return receive_now(c);
+}
+
+// While a reply goes out the connection waits for writability only, so
+// bytes the peer sends meanwhile are never reported: after a last reply
+// the driver reads once regardless, since closing with them unread would
+// reset the reply's tail away.
+read_status asio_engine::receive_now(conn& c) {
   c.readable = false;
   const std::span<char> space = c.proto.read_space();
   error_code ec;

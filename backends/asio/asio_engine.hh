@@ -56,6 +56,7 @@ class asio_engine final : public engine {
 
   // The port the driver drives connections through (backends/driver.hh).
   read_status receive(conn& c);
+  read_status receive_now(conn& c);
   void wait_readable(conn& c);
   bool write_blocked(const conn&) const noexcept { return false; }
   void wait_writable(conn& c);
