@@ -121,7 +121,8 @@ class conn_driver {
         }
         sender_.release(r.scratch);
         const bool linger = c.proto.linger_on_close();
-        if (c.proto.reply_sent()) return linger ? start_linger(c, now) : close(c);
+        if (c.proto.reply_sent())
+          return linger || input_waiting(c) ? start_linger(c, now) : close(c);
         continue;
       }
       switch (c.proto.advance(now)) {
@@ -220,6 +221,15 @@ class conn_driver {
 
  private:
   int sock_of(const C& c) const noexcept { return port_.sock(c); }
+
+  // After the last reply: did the peer send more (a keep-alive client's
+  // next request, pipelined while a drain's last reply was in flight)?
+  // Closing with it unread makes the kernel answer with RST, which drops
+  // the reply's tail still queued to send. The port reads only if bytes
+  // may be there, so a quiet socket costs no call.
+  bool input_waiting(C& c) {
+    return c.proto.has_partial_request() || port_.receive(c) == read_status::data;
+  }
 
   void arm(C& c, conn_timers::kind k, std::int64_t now) {
     timers_.arm(c, k, now);

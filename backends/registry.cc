@@ -1,5 +1,7 @@
 #include "backends/registry.hh"
 
+#include <array>
+
 #include "server/config.hh"
 
 // Each engine that is compiled in contributes its descriptor through one of
@@ -23,12 +25,27 @@ std::string always_usable() {
   return "";
 }
 
+namespace {
+
+// kinds.def's readiness senders, in its order, each with always_usable.
+constexpr std::size_t readiness_count = [] {
+  std::size_t n = 0;
+  for (const sender_traits& t : all_senders()) n += has(t.families, engine_family::readiness);
+  return n;
+}();
+
+constexpr auto readiness_entries = [] {
+  std::array<sender_entry, readiness_count> out{};
+  std::size_t i = 0;
+  for (const sender_traits& t : all_senders())
+    if (has(t.families, engine_family::readiness)) out[i++] = {t.kind, &always_usable};
+  return out;
+}();
+
+}  // namespace
+
 std::span<const sender_entry> readiness_senders() noexcept {
-  static constexpr sender_entry entries[] = {
-      {"read_write", &always_usable}, {"readv_writev", &always_usable}, {"mmap", &always_usable},
-      {"sendfile", &always_usable},   {"splice", &always_usable},
-  };
-  return entries;
+  return readiness_entries;
 }
 
 namespace {
@@ -63,7 +80,7 @@ std::string usable_names(const engine_info& e) {
   for (const auto& s : e.senders) {
     if (!s.unusable().empty()) continue;
     if (!out.empty()) out += ", ";
-    out += s.name;
+    out += sender_name(s.kind);
   }
   return out;
 }
@@ -82,7 +99,7 @@ const engine_info* find_engine(std::string_view name) noexcept {
 
 const sender_entry* find_sender(const engine_info& e, std::string_view name) noexcept {
   for (const auto& s : e.senders)
-    if (s.name == name) return &s;
+    if (sender_name(s.kind) == name) return &s;
   return nullptr;
 }
 
@@ -90,7 +107,7 @@ const sender_entry* default_sender(const engine_info& e) noexcept {
   const sender_entry* first_usable = nullptr;
   for (const auto& s : e.senders) {
     if (!s.unusable().empty()) continue;
-    if (s.name == e.preferred) return &s;
+    if (s.kind == e.preferred) return &s;
     if (first_usable == nullptr) first_usable = &s;
   }
   return first_usable;
@@ -116,7 +133,7 @@ std::string validate_backends(config& cfg) {
     if (d == nullptr)
       return "io.engine = \"" + cfg.io.engine +
              "\": no sender of it is usable here (see --list-backends)";
-    cfg.io.sender = d->name;
+    cfg.io.sender = sender_name(d->kind);
   }
   const sender_entry* s = find_sender(*e, cfg.io.sender);
   if (s == nullptr)
@@ -139,7 +156,7 @@ std::string list_backends() {
     const std::string why = e.unusable();
     const sender_entry* fallback = why.empty() ? default_sender(e) : nullptr;
     for (const auto& s : e.senders) {
-      const std::string sender(s.name);
+      const std::string sender(sender_name(s.kind));
       std::string reason = why.empty() ? s.unusable() : why;
       if (reason.empty())
         out += "+ engine=" + engine + " sender=" + sender + (&s == fallback ? " (default)" : "") +

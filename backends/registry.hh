@@ -6,17 +6,19 @@
 // never name a class.
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "backends/engine.hh"
+#include "backends/senders/kinds.hh"
 #include "backends/worker.hh"
 
 namespace zc {
 
 struct sender_entry {
-  std::string_view name;
+  sender_kind kind;
   // "" if this engine can drive this sender here, else why not.
   std::string (*unusable)();
 };
@@ -25,7 +27,7 @@ struct engine_info {
   std::string_view name;
   // nullptr when the engine was not compiled in. Throws std::runtime_error
   // when the engine cannot start (the message names the cause).
-  std::unique_ptr<engine> (*make)(worker_context ctx, std::string_view sender);
+  std::unique_ptr<engine> (*make)(worker_context ctx, sender_kind sender);
   // Every sender this engine knows of, usable or not.
   std::span<const sender_entry> senders;
   // "" if usable on this machine, else why not.
@@ -33,7 +35,7 @@ struct engine_info {
   // The sender used when io.sender is not set, if usable here (else the
   // first usable one in `senders`): what nginx users would expect of the
   // engine, zero-copy where the engine can do it.
-  std::string_view preferred = {};
+  std::optional<sender_kind> preferred = {};
 };
 
 // Every engine zcserve knows of, built or not, in the order --list-backends
@@ -60,8 +62,9 @@ std::string list_backends();
 // Shared by engine descriptors.
 std::string always_usable();
 
-// The readiness senders (backends/senders/), each usable wherever the
-// engine that drives it is: the sender list of blocking, epoll and asio.
+// The readiness senders (backends/senders/: those kinds.def gives the
+// readiness family), each usable wherever the engine that drives it is:
+// the sender list of blocking, epoll and asio.
 std::span<const sender_entry> readiness_senders() noexcept;
 
 }  // namespace zc

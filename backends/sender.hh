@@ -10,6 +10,7 @@
 #include <memory>
 #include <string_view>
 
+#include "backends/senders/kinds.hh"
 #include "server/reply.hh"
 
 namespace zc {
@@ -32,9 +33,11 @@ class sender {
  public:
   virtual ~sender() = default;
 
-  // The config value that selects this sender: the class name without
+  // Which sender this is (kinds.def): its class is the kind's name with
   // "_sender".
-  virtual std::string_view name() const noexcept = 0;
+  virtual sender_kind kind() const noexcept = 0;
+  // The config value that selects it.
+  std::string_view name() const noexcept { return sender_name(kind()); }
 
   // The current part of the reply (for an ordinary reply, the reply): its
   // head and its body.

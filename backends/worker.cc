@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "backends/senders/kinds.hh"
 #include "backends/senders/pipe_pool.hh"
 #include "backends/sys/counted.hh"
 #include "backends/sys/kernel_count.hh"
@@ -55,8 +56,12 @@ descriptor_plan plan_descriptors(std::uint64_t nofile, const config& cfg) noexce
   // listener, epoll or ring, eventfd, timer).
   p.reserve = std::min<std::uint64_t>(64 + 4 * workers, nofile / 4);
   const std::uint64_t per_worker = (nofile - p.reserve) / workers;
-  // Only splice borrows pipes (readiness and io_uring alike).
-  p.pipes = cfg.io.sender == "splice" ? pipes_per_worker(nofile, cfg.server.workers) : 0;
+  // Only a sender that kinds.def says needs pipes (splice) borrows them,
+  // readiness and io_uring alike.
+  const std::optional<sender_kind> kind = find_sender_kind(cfg.io.sender);
+  p.pipes = kind && traits(*kind).needs == sender_needs::pipes
+                ? pipes_per_worker(nofile, cfg.server.workers)
+                : 0;
   const std::uint64_t avail = per_worker > 2 * p.pipes ? per_worker - 2 * p.pipes : 0;
   const std::uint64_t files_floor = std::min<std::uint64_t>(
       cfg.server.cache_entries, std::max<std::uint64_t>(4, nofile / 20 / workers));

@@ -42,13 +42,11 @@ PROFILE = os.path.join(HERE, "seccomp", "zcserve.json")
 WRK_SCRIPT = "/usr/share/zcserve/wrk_report.lua"  # in the bench image
 NAME_PREFIX = "zcserve-demo-"
 
-# Every engine with each of its senders; blocking and asio with their
-# default (sendfile): their other senders cost what epoll's do, plus the
-# engine's own overhead, which one sender shows.
-DEFAULT_BACKENDS = (
-    [("epoll", s) for s in ("read_write", "readv_writev", "mmap", "sendfile", "splice")]
-    + [("io_uring", s) for s in ("read_write", "readv_writev", "mmap", "splice", "send_zc")]
-    + [("blocking", "sendfile"), ("asio", "sendfile")])
+# The engines run with each of their senders; the others (blocking, asio)
+# with their default alone: their other senders cost what epoll's do, plus
+# the engine's own overhead, which one sender shows. Which senders there
+# are, zcserve in the image says (default_backends()).
+EVERY_SENDER = ("epoll", "io_uring")
 
 START_TIMEOUT_S = 20
 
@@ -211,24 +209,13 @@ class Demo:
             self.pinning = "one CPU: server and bench containers share it"
         self.profile = None if args.seccomp == "default" else args.seccomp
 
-    def usable(self, backends: list[servers.Backend]) -> tuple[list[servers.Backend], list[str]]:
-        """Asks zcserve inside a container with the same privileges which
-        backends it can run there; the others are skipped with its reason."""
-        p = podman("run", "--rm", "--pull=never", "--no-healthcheck",
-                   *privileges("io_uring", "send_zc", self.profile, self.args.kernel_count),
-                   self.args.image, "--list-backends")
-        listing = p.stdout.splitlines()
-        ok = set(servers.parse_list_backends(p.stdout))
-        notes = [line[2:] for line in listing if line.startswith("- kernel syscall counter")]
-        keep = []
-        for b in backends:
-            if (b.engine, b.sender) in ok:
-                keep.append(b)
-            else:
-                why = next((l[2:] for l in listing
-                            if l.startswith(f"- engine={b.engine} sender={b.sender}")), "not listed")
-                notes.append(f"{b.label} skipped: {why}")
-        return keep, notes
+    def list_backends(self) -> str:
+        """zcserve --list-backends inside a container with the privileges
+        the most demanding backend gets, so that what it lists as usable is
+        what the runs will have."""
+        return podman("run", "--rm", "--pull=never", "--no-healthcheck",
+                      *privileges("io_uring", "send_zc", self.profile, self.args.kernel_count),
+                      self.args.image, "--list-backends").stdout
 
     def run_one(self, b: servers.Backend, size: int, path: str, conns: int, rep: int) -> dict:
         wrk_data = perf_counts = zc = ticks = None
@@ -292,8 +279,10 @@ class Demo:
         why = measure.perf_check() or (ensure_tracefs() if a.kernel_count else None)
         if why:
             raise SystemExit(f"docker/demo: {why}")
-        wanted = [servers.Backend("zcserve", e, s) for e, s in (a.pairs or DEFAULT_BACKENDS)]
-        backends, notes = self.usable(wanted)
+        listing = self.list_backends()
+        wanted = [servers.Backend("zcserve", e, s)
+                  for e, s in (a.pairs or default_backends(listing))]
+        backends, notes = usable(wanted, listing)
         for n in notes:
             log(f"note: {n}")
         os.makedirs(self.out, exist_ok=True)
@@ -371,6 +360,46 @@ class Demo:
         return 1 if any(r["failed"] for r in self.records) else 0
 
 
+def default_backends(listing: str) -> list[tuple[str, str]]:
+    """From zcserve --list-backends: every pair it lists, usable or not, of
+    the engines in EVERY_SENDER, and the default of each other engine; the
+    unusable ones are then skipped with the listing's reason (usable()).
+    The engines of EVERY_SENDER come first, as the table shows them."""
+    every, defaults = [], []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or not parts[1].startswith("engine=") or \
+                not parts[2].startswith("sender="):
+            continue
+        engine, sender = parts[1][len("engine="):], parts[2][len("sender="):]
+        if sender == "*":
+            continue  # an engine not compiled in
+        if engine in EVERY_SENDER:
+            every.append((engine, sender))
+        elif parts[0] == "+" and "(default)" in parts[3:]:
+            defaults.append((engine, sender))
+    every.sort(key=lambda pair: EVERY_SENDER.index(pair[0]))  # stable: senders keep their order
+    return every + defaults
+
+
+def usable(backends: list[servers.Backend], listing: str) -> tuple[list[servers.Backend],
+                                                                   list[str]]:
+    """The backends zcserve lists as usable; the others are skipped, noted
+    with its reason."""
+    lines = listing.splitlines()
+    ok = set(servers.parse_list_backends(listing))
+    notes = [line[2:] for line in lines if line.startswith("- kernel syscall counter")]
+    keep = []
+    for b in backends:
+        if (b.engine, b.sender) in ok:
+            keep.append(b)
+        else:
+            why = next((l[2:] for l in lines
+                        if l.startswith(f"- engine={b.engine} sender={b.sender}")), "not listed")
+            notes.append(f"{b.label} skipped: {why}")
+    return keep, notes
+
+
 def _warnings(path: str) -> list[str]:
     try:
         with open(path, errors="replace") as f:
@@ -385,8 +414,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="docker/demo itself also takes --prebuilt: build/zcserve is copied into the "
                "image instead of compiled in it.")
-    p.add_argument("--backends", help="engine/sender,... (default: every engine with each of "
-                                      "its senders; blocking and asio with sendfile)")
+    p.add_argument("--backends", help="engine/sender,... (default: epoll and io_uring with "
+                                      "each of their senders, the other engines with their "
+                                      "default, as zcserve --list-backends names them)")
     p.add_argument("--sizes", default="1k,64k,1m", help="file sizes (default 1k,64k,1m)")
     p.add_argument("--connections", default="64", help="wrk connections, a list (default 64)")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per run (default 5)")

@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/registry.hh"
+#include "backends/senders/kinds.hh"
 #include "backends/sys/counted.hh"
 #include "backends/sys/kernel_count.hh"
 #include "backends/worker.hh"
@@ -152,13 +153,15 @@ std::string kernel_counter_line() {
                      : "- kernel syscall counter (" + why + ")\n";
 }
 
-// send_zc pins each reply's pages while the kernel sends them and counts
-// them against RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK; past the
-// limit a send fails with ENOMEM and the client sees a closed connection.
-// The default limit (8 MiB; a container's is the same) covers 32 chunks of
+// A sender that needs locked memory (kinds.def: send_zc) pins each reply's
+// pages while the kernel sends them and counts them against RLIMIT_MEMLOCK
+// unless the process has CAP_IPC_LOCK; past the limit a send fails with ENOMEM and the client sees
+// a closed connection. The default limit (8 MiB; a container's is the same) covers 32 chunks of
 // io.chunk_bytes' default: warn when it cannot give every connection one.
 void warn_if_memlock_small(const zc::config& cfg) {
-  if (cfg.io.sender != "send_zc" || zc::sys::read_process_restrictions().has_cap(CAP_IPC_LOCK))
+  const std::optional<zc::sender_kind> kind = zc::find_sender_kind(cfg.io.sender);
+  if (!kind || zc::traits(*kind).needs != zc::sender_needs::locked_memory ||
+      zc::sys::read_process_restrictions().has_cap(CAP_IPC_LOCK))
     return;
   rlimit r{};
   if (::getrlimit(RLIMIT_MEMLOCK, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return;
@@ -166,11 +169,11 @@ void warn_if_memlock_small(const zc::config& cfg) {
       std::uint64_t{cfg.server.workers} * cfg.server.max_connections * cfg.io.chunk_bytes;
   if (r.rlim_cur >= want) return;
   spdlog::warn(
-      "send_zc: RLIMIT_MEMLOCK is {} KiB and the process lacks CAP_IPC_LOCK: zero-copy sends "
+      "{}: RLIMIT_MEMLOCK is {} KiB and the process lacks CAP_IPC_LOCK: zero-copy sends "
       "pin their pages against it, so sends fail (the client sees a closed connection) once "
       "more than that is in flight, up to io.chunk_bytes = {} KiB per connection; raise it "
       "(ulimit -l, podman --ulimit memlock=-1) or grant CAP_IPC_LOCK",
-      r.rlim_cur / 1024, cfg.io.chunk_bytes / 1024);
+      cfg.io.sender, r.rlim_cur / 1024, cfg.io.chunk_bytes / 1024);
 }
 
 }  // namespace
@@ -261,7 +264,7 @@ int main(int argc, char** argv) {
     ctx.root_fd = root.get();
     ctx.policy = &policy;
     try {
-      engines.push_back(einfo->make(std::move(ctx), cfg.io.sender));
+      engines.push_back(einfo->make(std::move(ctx), *zc::find_sender_kind(cfg.io.sender)));
     } catch (const std::exception& e) {
       spdlog::error("worker {}: {}", i, e.what());
       return exit_runtime;

@@ -27,7 +27,7 @@ namespace {
 // Back-off after the process ran out of descriptors.
 constexpr std::size_t discard_size = 16384;
 
-std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
   auto s = make_readiness_sender(sender, *ctx.cfg);
   return std::make_unique<asio_engine>(std::move(ctx), std::move(s));
 }
@@ -51,7 +51,7 @@ tcp protocol_of(int fd) {
 }  // namespace
 
 engine_info asio_engine::descriptor() {
-  return {"asio", &make, readiness_senders(), &always_usable, "sendfile"};
+  return {"asio", &make, readiness_senders(), &always_usable, sender_kind::sendfile};
 }
 
 struct asio_engine::conn : driver_conn {

@@ -49,8 +49,8 @@ constexpr std::size_t thread_stack = 64 * 1024;
 // SO_SNDTIMEO is set to this fraction of server.send_timeout; see serve().
 constexpr std::int64_t send_slices = 8;
 
-std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
-  return std::make_unique<blocking_engine>(std::move(ctx), std::string(sender));
+std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
+  return std::make_unique<blocking_engine>(std::move(ctx), sender);
 }
 
 // What a connection thread is doing, for the drain: which sockets to wake.
@@ -64,7 +64,7 @@ enum class phase : std::uint8_t {
 }  // namespace
 
 engine_info blocking_engine::descriptor() {
-  return {"blocking", &make, readiness_senders(), &always_usable, "sendfile"};
+  return {"blocking", &make, readiness_senders(), &always_usable, sender_kind::sendfile};
 }
 
 struct blocking_engine::conn_thread {
@@ -113,13 +113,15 @@ bool set_rcv_timeout(int fd, std::int64_t& current, std::int64_t ms) {
 
 }  // namespace
 
-blocking_engine::blocking_engine(worker_context ctx, std::string sender)
+blocking_engine::blocking_engine(worker_context ctx, sender_kind sender)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
              cache_sharing::threads, ctx_.policy),
       out_(make_readiness_sender(sender, cfg_, true)) {
-  if (out_ == nullptr) throw std::runtime_error("blocking: no sender named " + sender);
+  if (out_ == nullptr)
+    throw std::runtime_error("blocking: " + std::string(sender_name(sender)) +
+                             " is not a readiness sender");
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }

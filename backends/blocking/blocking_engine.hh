@@ -39,7 +39,7 @@ namespace zc {
 // over the limit.
 class blocking_engine final : public engine {
  public:
-  blocking_engine(worker_context ctx, std::string sender);
+  blocking_engine(worker_context ctx, sender_kind sender);
   ~blocking_engine() override;
 
   static engine_info descriptor();

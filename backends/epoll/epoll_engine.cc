@@ -31,7 +31,7 @@ char wake_tag;
 
 namespace {
 
-std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
   auto s = make_readiness_sender(sender, *ctx.cfg);
   return std::make_unique<epoll_engine>(std::move(ctx), std::move(s));
 }
@@ -39,7 +39,7 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 }  // namespace
 
 engine_info epoll_engine::descriptor() {
-  return {"epoll", &make, readiness_senders(), &always_usable, "sendfile"};
+  return {"epoll", &make, readiness_senders(), &always_usable, sender_kind::sendfile};
 }
 
 struct epoll_engine::conn : driver_conn {

@@ -160,13 +160,15 @@ std::string send_zc_unusable() {
   return probe().send_zc ? "" : "this kernel's io_uring has no IORING_OP_SEND_ZC (6.0+)";
 }
 
+// kinds.def's completion senders, and sendfile, listed so that
+// --list-backends says why io_uring cannot drive it.
 constexpr sender_entry senders[] = {
-    {"read_write", &always_usable}, {"readv_writev", &always_usable},
-    {"mmap", &always_usable},       {"sendfile", &no_sendfile},
-    {"splice", &splice_unusable},   {"send_zc", &send_zc_unusable},
+    {sender_kind::read_write, &always_usable}, {sender_kind::readv_writev, &always_usable},
+    {sender_kind::mmap, &always_usable},       {sender_kind::sendfile, &no_sendfile},
+    {sender_kind::splice, &splice_unusable},   {sender_kind::send_zc, &send_zc_unusable},
 };
 
-std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
+std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
   auto s = uring::make_sender(sender, *ctx.cfg);
   return std::make_unique<io_uring_engine>(std::move(ctx), std::move(s));
 }
@@ -176,7 +178,7 @@ std::unique_ptr<engine> make(worker_context ctx, std::string_view sender) {
 engine_info io_uring_engine::descriptor() {
   // No sendfile operation: splice is its zero-copy path (file -> pipe ->
   // socket, linked, in one submission).
-  return {"io_uring", &make, senders, &engine_unusable, "splice"};
+  return {"io_uring", &make, senders, &engine_unusable, sender_kind::splice};
 }
 
 }  // namespace zc

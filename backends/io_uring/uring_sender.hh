@@ -11,6 +11,7 @@
 #include <memory>
 #include <string_view>
 
+#include "backends/senders/kinds.hh"
 #include "server/config.hh"
 #include "server/file_cache.hh"
 #include "server/reply.hh"
@@ -84,7 +85,9 @@ class sqe_source {
 class uring_sender {
  public:
   virtual ~uring_sender() = default;
-  virtual std::string_view name() const noexcept = 0;
+  // Which sender this is (kinds.def), and the config value that selects it.
+  virtual sender_kind kind() const noexcept = 0;
+  std::string_view name() const noexcept { return sender_name(kind()); }
 
   // Queues the next step of `r` on `sock`, every operation tagged with
   // `user_data`: at most max_step_ops, linked. Returns the number of
@@ -99,6 +102,7 @@ class uring_sender {
   virtual void release(send_scratch& /*s*/) noexcept {}
 };
 
-std::unique_ptr<uring_sender> make_sender(std::string_view name, const config& cfg);
+// nullptr for a kind io_uring does not drive.
+std::unique_ptr<uring_sender> make_sender(sender_kind kind, const config& cfg);
 
 }  // namespace zc::uring

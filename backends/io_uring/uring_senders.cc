@@ -192,7 +192,7 @@ class base_sender : public uring_sender {
 class read_write_sender final : public base_sender {
  public:
   using base_sender::base_sender;
-  std::string_view name() const noexcept override { return "read_write"; }
+  sender_kind kind() const noexcept override { return sender_kind::read_write; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* /*err*/) override {
@@ -206,7 +206,7 @@ class read_write_sender final : public base_sender {
 class readv_writev_sender final : public base_sender {
  public:
   using base_sender::base_sender;
-  std::string_view name() const noexcept override { return "readv_writev"; }
+  sender_kind kind() const noexcept override { return sender_kind::readv_writev; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* /*err*/) override {
@@ -235,7 +235,7 @@ class readv_writev_sender final : public base_sender {
 class mmap_sender final : public base_sender {
  public:
   using base_sender::base_sender;
-  std::string_view name() const noexcept override { return "mmap"; }
+  sender_kind kind() const noexcept override { return sender_kind::mmap; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
@@ -270,7 +270,7 @@ class send_zc_sender final : public base_sender {
  public:
   explicit send_zc_sender(const config& cfg)
       : base_sender(cfg), min_bytes_(cfg.io.uring.zc_min_bytes) {}
-  std::string_view name() const noexcept override { return "send_zc"; }
+  sender_kind kind() const noexcept override { return sender_kind::send_zc; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
@@ -322,7 +322,7 @@ class splice_sender final : public base_sender {
   // Blocking pipes: the splices run in io-wq workers, which may block.
   explicit splice_sender(const config& cfg)
       : base_sender(cfg), pipes_(0, cfg.io.chunk_bytes, pipes_per_worker(cfg.server.workers)) {}
-  std::string_view name() const noexcept override { return "splice"; }
+  sender_kind kind() const noexcept override { return sender_kind::splice; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
            int* err) override {
@@ -371,12 +371,22 @@ class splice_sender final : public base_sender {
 
 }  // namespace
 
-std::unique_ptr<uring_sender> make_sender(std::string_view name, const config& cfg) {
-  if (name == "read_write") return std::make_unique<read_write_sender>(cfg);
-  if (name == "readv_writev") return std::make_unique<readv_writev_sender>(cfg);
-  if (name == "mmap") return std::make_unique<mmap_sender>(cfg);
-  if (name == "splice") return std::make_unique<splice_sender>(cfg);
-  if (name == "send_zc") return std::make_unique<send_zc_sender>(cfg);
+std::unique_ptr<uring_sender> make_sender(sender_kind kind, const config& cfg) {
+  // No default: a kind added to kinds.def must be decided here (-Wswitch).
+  switch (kind) {
+    case sender_kind::read_write:
+      return std::make_unique<read_write_sender>(cfg);
+    case sender_kind::readv_writev:
+      return std::make_unique<readv_writev_sender>(cfg);
+    case sender_kind::mmap:
+      return std::make_unique<mmap_sender>(cfg);
+    case sender_kind::splice:
+      return std::make_unique<splice_sender>(cfg);
+    case sender_kind::send_zc:
+      return std::make_unique<send_zc_sender>(cfg);
+    case sender_kind::sendfile:
+      return nullptr;  // io_uring has no sendfile operation
+  }
   return nullptr;
 }
 

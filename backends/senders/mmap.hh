@@ -15,7 +15,7 @@ namespace zc {
 class mmap_sender final : public sender {
  public:
   explicit mmap_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
-  std::string_view name() const noexcept override { return "mmap"; }
+  sender_kind kind() const noexcept override { return sender_kind::mmap; }
   send_result send(int sock, reply& r) override;
 
  private:

@@ -10,7 +10,7 @@ namespace zc {
 class read_write_sender final : public sender {
  public:
   explicit read_write_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
-  std::string_view name() const noexcept override { return "read_write"; }
+  sender_kind kind() const noexcept override { return sender_kind::read_write; }
   send_result send(int sock, reply& r) override;
 
  private:

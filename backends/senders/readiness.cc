@@ -34,13 +34,23 @@ send_result sender::send_head_more(int sock, reply& r) noexcept {
   return done();
 }
 
-std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg,
+std::unique_ptr<sender> make_readiness_sender(sender_kind kind, const config& cfg,
                                               bool shared_by_threads) {
-  if (name == "read_write") return std::make_unique<read_write_sender>(cfg);
-  if (name == "readv_writev") return std::make_unique<readv_writev_sender>(cfg);
-  if (name == "mmap") return std::make_unique<mmap_sender>(cfg);
-  if (name == "sendfile") return std::make_unique<sendfile_sender>(cfg);
-  if (name == "splice") return std::make_unique<splice_sender>(cfg, shared_by_threads);
+  // No default: a kind added to kinds.def must be decided here (-Wswitch).
+  switch (kind) {
+    case sender_kind::read_write:
+      return std::make_unique<read_write_sender>(cfg);
+    case sender_kind::readv_writev:
+      return std::make_unique<readv_writev_sender>(cfg);
+    case sender_kind::mmap:
+      return std::make_unique<mmap_sender>(cfg);
+    case sender_kind::sendfile:
+      return std::make_unique<sendfile_sender>(cfg);
+    case sender_kind::splice:
+      return std::make_unique<splice_sender>(cfg, shared_by_threads);
+    case sender_kind::send_zc:
+      return nullptr;  // completion engines only
+  }
   return nullptr;
 }
 

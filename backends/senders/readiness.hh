@@ -1,10 +1,9 @@
 #pragma once
 
-// The five readiness senders, by config name, for the engines that learn
-// readiness (blocking, epoll, asio).
+// The readiness senders, by kind, for the engines that learn readiness
+// (blocking, epoll, asio).
 
 #include <memory>
-#include <span>
 #include <string_view>
 
 #include "backends/sender.hh"
@@ -13,11 +12,11 @@ namespace zc {
 
 struct config;
 
-// nullptr for a name that is not a readiness sender. `shared_by_threads`:
+// nullptr for a kind that is not a readiness sender. `shared_by_threads`:
 // the sender will be used by several threads at once (a blocking worker's
 // connection threads); every sender is stateless between calls but for
 // splice's pipe pool, which then takes a lock.
-std::unique_ptr<sender> make_readiness_sender(std::string_view name, const config& cfg,
+std::unique_ptr<sender> make_readiness_sender(sender_kind kind, const config& cfg,
                                               bool shared_by_threads = false);
 
 }  // namespace zc

@@ -11,7 +11,7 @@ namespace zc {
 class readv_writev_sender final : public sender {
  public:
   explicit readv_writev_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
-  std::string_view name() const noexcept override { return "readv_writev"; }
+  sender_kind kind() const noexcept override { return sender_kind::readv_writev; }
   send_result send(int sock, reply& r) override;
 
  private:

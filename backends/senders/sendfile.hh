@@ -11,7 +11,7 @@ namespace zc {
 class sendfile_sender final : public sender {
  public:
   explicit sendfile_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
-  std::string_view name() const noexcept override { return "sendfile"; }
+  sender_kind kind() const noexcept override { return sender_kind::sendfile; }
   send_result send(int sock, reply& r) override;
   // The body from r.body_sent on, by sendfile, in calls of at most `chunk`
   // bytes: also splice's path for a reply that finds no pipe to borrow.

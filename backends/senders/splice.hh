@@ -17,7 +17,7 @@ class splice_sender final : public sender {
   // `shared_by_threads`: one sender for all of a blocking worker's
   // connection threads, so its pool takes a lock.
   explicit splice_sender(const config& cfg, bool shared_by_threads = false);
-  std::string_view name() const noexcept override { return "splice"; }
+  sender_kind kind() const noexcept override { return sender_kind::splice; }
   send_result send(int sock, reply& r) override;
   void release(send_scratch& s) noexcept override { pipes_.release(s); }
 

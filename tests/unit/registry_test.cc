@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "backends/registry.hh"
 #include "backends/senders/readiness.hh"
@@ -39,10 +42,11 @@ TEST(Registry, NoSenderMeansTheEnginesDefault) {
     ASSERT_EQ(validate_backends(c), "") << e.name;
     const sender_entry* d = default_sender(e);
     ASSERT_NE(d, nullptr) << e.name;
-    EXPECT_EQ(c.io.sender, d->name);
-    const sender_entry* preferred = find_sender(e, e.preferred);
+    EXPECT_EQ(c.io.sender, sender_name(d->kind));
+    const sender_entry* preferred =
+        e.preferred ? find_sender(e, sender_name(*e.preferred)) : nullptr;
     if (preferred != nullptr && preferred->unusable().empty()) {
-      EXPECT_EQ(d->name, e.preferred) << e.name;
+      EXPECT_EQ(d->kind, e.preferred) << e.name;
     }
   }
 }
@@ -75,14 +79,72 @@ TEST(Registry, ListingMarksExactlyOneDefaultPerUsableEngine) {
   }
 }
 
-TEST(Registry, EveryReadinessSenderNameMakesThatSender) {
+TEST(Registry, EveryReadinessSenderKindMakesThatSender) {
   config c;
-  for (const sender_entry& s : readiness_senders()) {
-    auto made = make_readiness_sender(s.name, c);
-    ASSERT_NE(made, nullptr) << s.name;
-    EXPECT_EQ(made->name(), s.name);
+  for (const sender_traits& t : all_senders()) {
+    auto made = make_readiness_sender(t.kind, c);
+    if (!has(t.families, engine_family::readiness)) {
+      EXPECT_EQ(made, nullptr) << t.name;
+      continue;
+    }
+    ASSERT_NE(made, nullptr) << t.name;
+    EXPECT_EQ(made->kind(), t.kind);
+    EXPECT_EQ(made->name(), t.name);
   }
-  EXPECT_EQ(make_readiness_sender("send_zc", c), nullptr);
+}
+
+// Every engine built lists every sender kinds.def gives its family, in the
+// table's order; a sender it lists beyond those (io_uring's sendfile) is
+// there only to say why it cannot be had.
+TEST(Registry, EachEngineListsTheSendersOfItsFamily) {
+  for (const engine_info& e : engines()) {
+    if (e.make == nullptr) continue;
+    const std::optional<engine_family> family = family_of_engine(e.name);
+    ASSERT_TRUE(family.has_value()) << e.name << " is in no family of kinds.def";
+    std::vector<sender_kind> driven;
+    for (const sender_entry& s : e.senders) {
+      if (has(traits(s.kind).families, *family))
+        driven.push_back(s.kind);
+      else
+        EXPECT_NE(s.unusable(), "") << e.name << " lists " << sender_name(s.kind);
+    }
+    std::vector<sender_kind> want;
+    for (const sender_traits& t : all_senders())
+      if (has(t.families, *family)) want.push_back(t.kind);
+    EXPECT_EQ(driven, want) << e.name;
+  }
+}
+
+TEST(Registry, NamesAndKindsGoBothWays) {
+  for (const sender_traits& t : all_senders()) {
+    EXPECT_EQ(find_sender_kind(t.name), t.kind);
+    EXPECT_EQ(sender_name(t.kind), t.name);
+  }
+  EXPECT_EQ(find_sender_kind("sendfile64"), std::nullopt);
+}
+
+// docs/architecture.md shows kinds.def as a table between two markers; a
+// sender added, renamed or changed in the table fails here until the docs
+// say the same (the message holds the lines to paste).
+TEST(Senders, TheDocsTableIsKindsDef) {
+  std::ifstream in(ZC_SOURCE_DIR "/docs/architecture.md");
+  ASSERT_TRUE(in) << ZC_SOURCE_DIR "/docs/architecture.md";
+  const std::string begin = "<!-- senders: generated from backends/senders/kinds.def -->";
+  const std::string end = "<!-- end of senders -->";
+  std::string table;
+  bool inside = false, seen = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == begin) {
+      inside = seen = true;
+    } else if (line == end) {
+      inside = false;
+    } else if (inside) {
+      table += line + "\n";
+    }
+  }
+  ASSERT_TRUE(seen) << "docs/architecture.md lacks the line " << begin;
+  EXPECT_EQ(table, senders_markdown()) << "docs/architecture.md's senders table should read:\n"
+                                       << senders_markdown();
 }
 
 }  // namespace
