@@ -1,0 +1,181 @@
+// DPDK's side of the dpdk engine: EAL, the mbuf pool and one port. No lwIP
+// header may be included here (see device.hh).
+
+#include "backends/dpdk/device.hh"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace zc::dpdk {
+
+namespace {
+
+constexpr std::uint16_t ring_size = 1024;
+constexpr unsigned tx_batch = 64;
+
+[[noreturn]] void fail(const std::string& step, int err) {
+  throw std::runtime_error("dpdk: " + step + ": " + rte_strerror(err < 0 ? -err : err));
+}
+
+}  // namespace
+
+struct device::impl {
+  std::uint16_t port = 0;
+  rte_mempool* pool = nullptr;
+  rte_ether_addr addr{};
+  std::uint16_t mtu = 1500;
+  rte_mbuf* tx[tx_batch] = {};
+  unsigned ntx = 0;
+  counts c;
+  bool eal = false;
+  bool started = false;
+};
+
+device::device(const device_options& o) : p_(std::make_unique<impl>()) {
+  // EAL parses argv in place and keeps pointers into it: the strings must
+  // outlive the process's use of EAL, so they live in a static.
+  static std::vector<std::string> args;
+  // Nothing left behind in /var/run/dpdk or hugetlbfs when the process
+  // ends: --in-memory with huge pages, --no-shconf without (plain memory is
+  // EAL's legacy mode, which --in-memory refuses).
+  args = {"zcserve", "--no-pci", "--no-telemetry", "--log-level=5"};
+  if (o.huge_pages) {
+    args.push_back("--in-memory");
+  } else {
+    args.push_back("--no-shconf");
+    args.push_back("--no-huge");
+    args.push_back("-m");
+    args.push_back(std::to_string(o.memory_mb));
+  }
+  args.push_back("--vdev=" + o.vdev);
+  args.insert(args.end(), o.eal_extra.begin(), o.eal_extra.end());
+  static std::vector<char*> argv;
+  argv.clear();
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0)
+    fail("EAL initialisation (" + o.vdev + ")", rte_errno);
+  p_->eal = true;
+
+  if (rte_eth_dev_count_avail() == 0)
+    throw std::runtime_error("dpdk: no port: the vdev '" + o.vdev + "' did not probe");
+  p_->port = static_cast<std::uint16_t>(rte_eth_find_next(0));  // the vdev: the only port
+  const auto priv = static_cast<std::uint16_t>(RTE_ALIGN(o.priv_bytes, RTE_MBUF_PRIV_ALIGN));
+  p_->pool = rte_pktmbuf_pool_create("zc_mbufs", o.mbufs, 256, priv, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     static_cast<int>(rte_socket_id()));
+  if (p_->pool == nullptr) fail("mbuf pool", rte_errno);
+
+  rte_eth_conf conf{};
+  if (int r = rte_eth_dev_configure(p_->port, 1, 1, &conf); r != 0) fail("port configure", r);
+  std::uint16_t rxd = ring_size, txd = ring_size;
+  if (int r = rte_eth_dev_adjust_nb_rx_tx_desc(p_->port, &rxd, &txd); r != 0)
+    fail("descriptor counts", r);
+  const auto socket = static_cast<unsigned>(rte_eth_dev_socket_id(p_->port));
+  if (int r = rte_eth_rx_queue_setup(p_->port, 0, rxd, socket, nullptr, p_->pool); r != 0)
+    fail("receive queue", r);
+  if (int r = rte_eth_tx_queue_setup(p_->port, 0, txd, socket, nullptr); r != 0)
+    fail("transmit queue", r);
+  if (int r = rte_eth_dev_start(p_->port); r != 0) fail("port start", r);
+  p_->started = true;
+  if (int r = rte_eth_macaddr_get(p_->port, &p_->addr); r != 0) fail("MAC address", r);
+  std::uint16_t mtu = 0;
+  if (rte_eth_dev_get_mtu(p_->port, &mtu) == 0 && mtu >= 576) p_->mtu = mtu;
+}
+
+device::~device() {
+  if (p_->ntx > 0) rte_pktmbuf_free_bulk(p_->tx, p_->ntx);
+  if (p_->started) {
+    rte_eth_dev_stop(p_->port);
+    rte_eth_dev_close(p_->port);
+  }
+  if (p_->pool != nullptr) rte_mempool_free(p_->pool);
+  if (p_->eal) rte_eal_cleanup();
+}
+
+std::array<std::uint8_t, 6> device::mac() const noexcept {
+  std::array<std::uint8_t, 6> m{};
+  std::memcpy(m.data(), p_->addr.addr_bytes, m.size());
+  return m;
+}
+
+std::uint16_t device::mtu() const noexcept {
+  return p_->mtu;
+}
+
+std::size_t device::receive(std::span<frame> out) noexcept {
+  rte_mbuf* got[tx_batch];
+  const auto want = static_cast<std::uint16_t>(std::min<std::size_t>(out.size(), tx_batch));
+  const std::uint16_t n = rte_eth_rx_burst(p_->port, 0, got, want);
+  std::size_t kept = 0;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = got[i];
+    if (m->nb_segs != 1) {  // jumbo frames are not configured: never expected
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    out[kept++] = {m, rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_data_len(m),
+                   rte_mbuf_to_priv(m)};
+  }
+  p_->c.rx_frames += kept;
+  return kept;
+}
+
+void device::release(void* handle) noexcept {
+  rte_pktmbuf_free(static_cast<rte_mbuf*>(handle));
+}
+
+bool device::queue(std::span<const std::span<const std::uint8_t>> parts) noexcept {
+  std::size_t len = 0;
+  for (auto part : parts) len += part.size();
+  if (p_->ntx == tx_batch) flush();
+  rte_mbuf* m = rte_pktmbuf_alloc(p_->pool);
+  if (m == nullptr) {
+    ++p_->c.tx_dropped;
+    return false;
+  }
+  char* at = rte_pktmbuf_append(m, static_cast<std::uint16_t>(len));
+  if (at == nullptr) {  // larger than a buffer: the MTU keeps frames below it
+    rte_pktmbuf_free(m);
+    ++p_->c.tx_dropped;
+    return false;
+  }
+  for (auto part : parts) {
+    std::memcpy(at, part.data(), part.size());
+    at += part.size();
+  }
+  p_->c.copied_to_tx += len;
+  p_->tx[p_->ntx++] = m;
+  return true;
+}
+
+std::size_t device::flush() noexcept {
+  if (p_->ntx == 0) return 0;
+  const std::uint16_t sent =
+      rte_eth_tx_burst(p_->port, 0, p_->tx, static_cast<std::uint16_t>(p_->ntx));
+  ++p_->c.bursts;
+  p_->c.tx_frames += sent;
+  if (sent < p_->ntx) {
+    // The ring is full: drop the rest, as a NIC would; TCP retransmits.
+    rte_pktmbuf_free_bulk(p_->tx + sent, p_->ntx - sent);
+    p_->c.tx_dropped += p_->ntx - sent;
+  }
+  p_->ntx = 0;
+  return sent;
+}
+
+std::size_t device::queued() const noexcept {
+  return p_->ntx;
+}
+
+const device::counts& device::figures() const noexcept {
+  return p_->c;
+}
+
+}  // namespace zc::dpdk
