@@ -192,8 +192,8 @@ class conn_driver {
   }
 
   // Graceful shutdown: idle connections close now, the others after the
-  // reply in flight (or their lingering close), within
-  // server.shutdown_timeout.
+  // reply in flight, the request half-received or their lingering close,
+  // within server.shutdown_timeout.
   void begin_drain(std::int64_t now) {
     if (draining_) return;
     draining_ = true;
@@ -201,7 +201,10 @@ class conn_driver {
     for (auto& p : conns_) {
       C& c = *p;
       if (!c.in_use) continue;
-      if (c.proto.replying() || c.lingering)
+      // A request half-received is read to its end and answered (with a
+      // close), bounded by its header deadline and the drain's; only the
+      // connections idle between requests close now, as in nginx.
+      if (c.proto.replying() || c.lingering || c.proto.has_partial_request())
         c.proto.finish_after_current();
       else
         close(c);

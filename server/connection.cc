@@ -97,9 +97,11 @@ void connection::finish_after_current() noexcept {
 
 connection::step connection::advance(std::int64_t now_ms) {
   if (replying_) return step::send;
-  // After a 100 (Continue) the request's head is still buffered, to be
-  // answered; anything else ends here.
-  if (stopping_ && !continue_sent_) return step::close;
+  // Stopping: a connection idle between requests ends here; one whose
+  // request has begun to arrive (or whose head waits for its body after a
+  // 100 Continue) is read to the end of that request and answered, with a
+  // close, as nginx closes only the idle ones.
+  if (stopping_ && !continue_sent_ && !has_partial_request()) return step::close;
   if (discard_ > 0) {
     std::uint64_t take = std::min<std::uint64_t>(discard_, end_ - start_);
     start_ += take;
@@ -185,6 +187,8 @@ connection::step connection::finish_request(const http::request* req, int error_
   continue_sent_ = false;
   replying_ = true;
   ++requests_;
+  // Before the head is made, so that it says Connection: close.
+  if (stopping_) reply_.close_after = true;
   if (error_status != 0) {
     // Refused with the body unread or its framing lost: close, and linger
     // so that what the peer still sends cannot reset the reply away.
@@ -193,7 +197,6 @@ connection::step connection::finish_request(const http::request* req, int error_
   } else {
     handler_.handle(*req, reply_, now_ms);
   }
-  if (stopping_) reply_.close_after = true;
   // A body not yet read in full and a close after the reply: unread bytes
   // at close would make the kernel send RST, which can destroy the reply.
   if (reply_.close_after && discard_ > end_ - start_) linger_ = true;

@@ -58,7 +58,8 @@ class connection {
   // Bytes held for input; 0 whenever nothing is buffered.
   std::size_t buffer_capacity() const noexcept { return cap_; }
 
-  // Stop after the reply in progress (graceful shutdown).
+  // Graceful shutdown: stop after the reply in progress, or after the
+  // request that has begun to arrive; an idle connection stops at once.
   void finish_after_current() noexcept;
 
   // Peer address, recorded by the engine at accept for the access log.

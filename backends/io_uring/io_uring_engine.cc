@@ -536,7 +536,9 @@ void io_uring_engine::begin_drain(std::int64_t now) {
   for (auto& p : conns_) {
     conn& c = *p;
     if (!c.in_use || c.closing) continue;
-    if (c.proto.replying() || c.lingering)
+    // As the driver does: a request half-received is finished, and only
+    // the connections idle between requests close now.
+    if (c.proto.replying() || c.lingering || c.proto.has_partial_request())
       c.proto.finish_after_current();
     else
       close_conn(c);

@@ -140,3 +140,29 @@ def test_sigterm_with_sent_replies_unread_exits_at_once(start_server, tree, opts
     finally:
         for c in clients:
             c.close()
+
+
+def test_sigterm_answers_a_request_half_sent(start_server, tree):
+    """A request whose head had begun to arrive when SIGTERM came is read to
+    its end and answered, with Connection: close, as nginx does (it closes
+    only connections idle between requests); the client never sees its
+    request dropped half-way."""
+    srv = start_server()
+    c = httpraw.Client(srv.port, timeout=10)
+    try:
+        r = c.request("GET", "/hello.txt")  # the connection is served and idle
+        assert r.status == 200
+        c.send(b"GET /f4096.bin HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.2)
+        srv.terminate()
+        assert wait_refused(srv.port), "new connections still accepted 3 s after SIGTERM"
+        c.send(b"Accept: */*\r\n\r\n")
+        r = c.read_response("GET")
+        assert r.status == 200 and r.body == tree.bytes_of("/f4096.bin")
+        assert "close" in r.connection_tokens(), "the last reply must say Connection: close"
+        closed, extra = c.wait_eof(5)
+        assert closed and extra == b"", "connection left open after its last reply"
+    finally:
+        c.close()
+    rc = srv.wait(15)
+    assert rc == 0, f"exit code {rc} after SIGTERM"
