@@ -1,12 +1,13 @@
 #pragma once
 
 // One connection's life, written once for the engines that learn readiness
-// (epoll, asio): read -> advance -> send -> reply sent -> next request,
-// linger or close; which deadline runs when; the connection pool and its
-// limit; the drain. An engine keeps what is truly its own — how it learns
-// that a socket is readable or writable, and how it reads — and offers it
-// to the driver as a port. nginx splits the same way: ngx_http_request.c
-// drives every connection, the event modules only report readiness.
+// (epoll, asio) and for the one that waits in blocking calls (blocking):
+// read -> advance -> send -> reply sent -> next request, linger or close;
+// which deadline runs when; the connection pool and its limit; the drain.
+// An engine keeps what is truly its own — how it learns that a socket is
+// readable or writable, how it reads, how it waits — and offers it to the
+// driver as a port. nginx splits the same way: ngx_http_request.c drives
+// every connection, the event modules only report readiness.
 //
 // A port is a class with these members, for its connection type C (derived
 // from driver_conn):
@@ -24,6 +25,14 @@
 //   void release(C&)             the socket goes: close it (the connection is
 //                                already counted out)
 //   int sock(const C&)           the descriptor the senders write to
+//   std::int64_t after_send(C&, std::int64_t now)
+//                                a send returned: the time from here on. A
+//                                port whose sends wait in the kernel reads the
+//                                clock again, and may begin_drain() here (the
+//                                reply in flight is then only marked the last)
+//   std::int64_t send_waited(const C&)
+//                                how long a send that said `again` had already
+//                                waited for room in vain (0: EAGAIN at once)
 //
 // Static, not virtual: the driver is a template over its port, so each
 // step is a direct call the compiler sees through.
@@ -109,9 +118,15 @@ class conn_driver {
       if (c.proto.replying()) {
         if (port_.write_blocked(c)) return;
         reply& r = c.proto.current();
+        const std::uint64_t before = r.progress();
         const send_result res = sender_.send_reply(sock_of(c), r);
+        now = port_.after_send(c, now);
         if (res.status == send_status::again) {
-          arm(c, conn_timers::send, now);
+          // The send deadline runs from when the reply stopped moving. A
+          // send that moved nothing does not push it back: on a blocking
+          // port such a send has just waited a slice of the timeout.
+          if (c.list != conn_timers::send || r.progress() != before)
+            arm(c, conn_timers::send, now - port_.send_waited(c));
           return port_.wait_writable(c);
         }
         if (res.status == send_status::failed) {

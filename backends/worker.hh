@@ -32,7 +32,8 @@ struct worker_context {
 // cache (server.cache_entries entries, revalidated after
 // server.cache_revalidate, typed by the shared file policy) and the
 // handler over it. `sharing`: the blocking engine's connection threads
-// share one cache.
+// share one cache, each serving with a copy of `http` (a handler keeps a
+// request's scratch).
 struct worker_files {
   explicit worker_files(const worker_context& ctx,
                         cache_sharing sharing = cache_sharing::one_thread);

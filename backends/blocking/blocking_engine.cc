@@ -16,15 +16,14 @@
 #include <exception>
 #include <span>
 #include <stdexcept>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
-#include "backends/conn_timers.hh"
+#include "backends/driver.hh"
 #include "backends/sender.hh"
 #include "backends/senders/readiness.hh"
 #include "backends/sys/counted.hh"
-#include "server/connection.hh"
-#include "server/file_cache.hh"
 #include "server/handler.hh"
 #include "server/http_date.hh"
 
@@ -34,8 +33,8 @@ namespace {
 
 // Accepts per wake-up, so one busy listener cannot delay the stop signal.
 constexpr int accept_batch = 64;
-// Back-off after the process ran out of descriptors.
-// On the connection thread's stack, which is small (thread_stack).
+// A lingering close reads into this, on the connection thread's stack,
+// which is small (thread_stack).
 constexpr std::size_t discard_size = 4096;
 // A connection thread's stack: its deepest path (handler, resolver, a
 // sender, a log line) uses a few KiB; glibc takes static TLS (the counters,
@@ -46,7 +45,8 @@ constexpr std::size_t thread_stack = 1024 * 1024;
 #else
 constexpr std::size_t thread_stack = 64 * 1024;
 #endif
-// SO_SNDTIMEO is set to this fraction of server.send_timeout; see serve().
+// SO_SNDTIMEO is set to this fraction of server.send_timeout; see
+// conn_thread::serve().
 constexpr std::int64_t send_slices = 8;
 
 std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
@@ -61,27 +61,79 @@ enum class phase : std::uint8_t {
   lingering,  // after an error reply: reading and dropping until the peer stops
 };
 
+// What the driver stopped for, and the connection thread waits for next.
+enum class wait_kind : std::uint8_t {
+  input,   // a request, or the rest of one: recv until the deadline
+  room,    // the socket was full: send again (the send waits in the kernel)
+  linger,  // a lingering close: recv and drop until EOF or the deadline
+};
+
 }  // namespace
 
 engine_info blocking_engine::descriptor() {
   return {"blocking", &make, readiness_senders(), &always_usable, sender_kind::sendfile};
 }
 
+// A connection thread, and the port through which its own driver drives
+// the connection it serves (backends/driver.hh). The driver's deadline
+// lists and pool are single-threaded, so each thread has a driver of its
+// own, and since a thread serves one connection at a time its lists hold
+// at most one deadline: the one the thread's next blocking call waits
+// until. The driver decides what comes next and which deadline runs, as on
+// every engine; the thread makes the waits, in blocking calls where epoll
+// would return to epoll_wait: recv for input (SO_RCVTIMEO set to the
+// deadline) and the sender's own calls for room (SO_SNDTIMEO slices). The
+// port records which wait drive() stopped for and serve() makes it, then
+// drives again: a loop rather than a drive() called back from the port,
+// which would grow the stack by a frame with every request.
 struct blocking_engine::conn_thread {
-  conn_thread(blocking_engine& e, file_cache& cache)
-      : engine(e), core(e.cfg_, cache), proto(e.cfg_, core) {}
+  explicit conn_thread(blocking_engine& e)
+      : engine(e),
+        core(e.files_.http),
+        driver(e.ctx_.id, e.cfg_, core, *e.out_, *this),
+        send_slice_ms(std::max<std::int64_t>(e.cfg_.server.send_timeout.count() / send_slices, 1)) {
+  }
+
+  // The port.
+  read_status receive(driver_conn&) noexcept;
+  void wait_readable(driver_conn&) noexcept { waiting = wait_kind::input; }
+  // Never known full: a send waits for room itself.
+  bool write_blocked(const driver_conn&) const noexcept { return false; }
+  void wait_writable(driver_conn&) noexcept { waiting = wait_kind::room; }
+  void deadline_set(driver_conn&) noexcept {}  // each wait reads the connection's deadline
+  void start_linger(driver_conn&) noexcept {
+    doing = phase::lingering;
+    waiting = wait_kind::linger;
+  }
+  // The socket closes in thread_main(), under the engine's mutex.
+  void release(driver_conn&) noexcept {}
+  int sock(const driver_conn&) const noexcept { return fd.get(); }
+  std::int64_t after_send(driver_conn& c, std::int64_t);
+  std::int64_t send_waited(const driver_conn&) const noexcept { return send_slice_ms; }
+
+  void serve();
+  void read_input(driver_conn& c);
+  void read_linger(driver_conn& c);
+  bool drain_begun(driver_conn& c);
 
   blocking_engine& engine;
-  // Used by this thread alone; the cache and the sender behind them are the
-  // worker's.
+  // A copy of the worker's handler over the worker's one cache: a handler
+  // keeps a request's scratch, so each thread has its own.
   handler core;
-  connection proto;
-  std::int64_t rcv_timeout_ms = 0;  // SO_RCVTIMEO now on the socket; 0: none set yet
+  conn_driver<conn_thread, driver_conn> driver;
+  const std::int64_t send_slice_ms;  // SO_SNDTIMEO; see serve()
+  std::int64_t rcv_timeout_ms = 0;   // SO_RCVTIMEO now on the socket; 0: none set yet
+  // When the last blocking call returned: the time the driver is driven
+  // with and arms deadlines with, so that a wait for a deadline just armed
+  // is its whole timeout, the same each time (no setsockopt).
+  std::int64_t now = 0;
+  wait_kind waiting = wait_kind::input;
+  read_status ended = read_status::again;  // what the last recv found, if not bytes
 
   // Handed over under the engine's mutex. The thread uses the descriptor
   // without the lock while it serves, but closes it only under the lock,
   // so the drain's shutdown() can never reach a number already reused.
-  sys::unique_fd sock;
+  sys::unique_fd fd;
   sockaddr_storage peer{};
   std::condition_variable handed;  // a connection arrived, or quit_
   pthread_t th{};
@@ -116,8 +168,7 @@ bool set_rcv_timeout(int fd, std::int64_t& current, std::int64_t ms) {
 blocking_engine::blocking_engine(worker_context ctx, sender_kind sender)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
-      cache_(ctx_.root_fd, cfg_.server.cache_entries, cfg_.server.cache_revalidate.count(),
-             cache_sharing::threads, ctx_.policy),
+      files_(ctx_, cache_sharing::threads),
       out_(make_readiness_sender(sender, cfg_, true)) {
   if (out_ == nullptr)
     throw std::runtime_error("blocking: " + std::string(sender_name(sender)) +
@@ -198,15 +249,15 @@ void blocking_engine::start(int fd, const sockaddr_storage& peer) {
   if (!parked_.empty()) {
     conn_thread* t = parked_.back();
     parked_.pop_back();
-    t->sock.reset(fd);
+    t->fd.reset(fd);
     t->peer = peer;
     ++live_;
     lock.unlock();
     t->handed.notify_one();
     return;
   }
-  auto t = std::make_unique<conn_thread>(*this, cache_);
-  t->sock.reset(fd);
+  auto t = std::make_unique<conn_thread>(*this);
+  t->fd.reset(fd);
   t->peer = peer;
   pthread_attr_t attr;
   int err = pthread_attr_init(&attr);
@@ -218,7 +269,7 @@ void blocking_engine::start(int fd, const sockaddr_storage& peer) {
   if (err != 0) {
     // No thread to be had (RLIMIT_NPROC, threads-max, memory): this
     // connection is turned away like one over the limit.
-    t->sock.release();
+    t->fd.release();
     lock.unlock();
     spdlog::warn("worker {}: cannot start a connection thread: {}", ctx_.id, std::strerror(err));
     return refuse(fd);
@@ -242,22 +293,21 @@ void blocking_engine::thread_main(conn_thread& t) {
   sys::bind_thread(ctx_.id);
   std::unique_lock lock(mu_);
   for (;;) {
-    t.handed.wait(lock, [&] { return t.sock || quit_; });
-    if (!t.sock) break;
+    t.handed.wait(lock, [&] { return t.fd || quit_; });
+    if (!t.fd) break;
     lock.unlock();
     t.doing = phase::busy;
     try {
-      serve(t);
+      t.serve();
     } catch (const std::exception& e) {
       // What an event engine's run() would throw to main: the same verdict.
       spdlog::critical("worker {}: {}; stopping the server", ctx_.id, e.what());
       stop_server_fatally();
     }
-    out_->release(t.proto.current().scratch);
-    t.proto.reset();
+    t.driver.close_all();  // after a throw, the connection is still open
     lock.lock();
     t.doing = phase::parked;
-    t.sock.reset();
+    t.fd.reset();
     --live_;
     parked_.push_back(&t);
     if (live_ == 0 && draining_) all_closed_.notify_all();
@@ -266,124 +316,103 @@ void blocking_engine::thread_main(conn_thread& t) {
   sys::record_thread_exit();
 }
 
-void blocking_engine::serve(conn_thread& t) {
-  const int fd = t.sock.get();
-  connection& c = t.proto;
-  c.peer = t.peer;
-  t.rcv_timeout_ms = 0;
-  const std::int64_t header_ms = cfg_.server.header_timeout.count();
-  const std::int64_t idle_ms = cfg_.server.idle_timeout.count();
+void blocking_engine::conn_thread::serve() {
   // server.send_timeout: how long a reply may make no progress. The kernel
   // keeps SO_SNDTIMEO per call, as a budget for the call's waits, and a
   // call that moved some bytes before its budget ran out returns a short
   // count, not EAGAIN; the sender then calls again, which waits a whole
   // budget more. With the whole timeout as the budget, a stalled reader was
   // closed after up to twice the timeout. So each call waits at most a
-  // slice of it, and serve() decides from the reply's progress between
-  // slices: a stalled reply ends between one timeout and one timeout plus
-  // a slice after its last byte moved. A live reply costs no extra call
-  // (a call returns early only after a whole slice of waiting).
-  const std::int64_t send_ms = cfg_.server.send_timeout.count();
-  const std::int64_t slice_ms = std::max<std::int64_t>(send_ms / send_slices, 1);
-  if (!set_timeout(fd, SO_SNDTIMEO, slice_ms)) return;
-  std::int64_t moved_ms = -1;  // when the reply in flight last moved a byte, at the latest
-
-  std::int64_t now = monotonic_ms();
-  // The first head is timed from accept, as on the event engines.
-  std::int64_t deadline = now + header_ms;
-  bool timing_head = true;
+  // slice of it: a call that says EAGAIN has waited a slice and moved
+  // nothing (send_waited()), and the driver's send deadline runs from a
+  // slice before the first such call after the reply last moved. A stalled
+  // reply ends between one timeout and one timeout plus a slice after its
+  // last byte moved. A live reply costs no extra call (a call returns early
+  // only after a whole slice of waiting).
+  if (!set_timeout(fd.get(), SO_SNDTIMEO, send_slice_ms)) return;
+  rcv_timeout_ms = 0;
+  now = monotonic_ms();
+  // The header deadline runs from here. One driver serves one connection
+  // at a time: never over server.max_connections (at least 1), which the
+  // acceptor keeps for the worker.
+  driver_conn& c = *driver.open(peer, now);
+  waiting = wait_kind::input;  // nothing to drive before the first bytes
+  ended = read_status::again;
   for (;;) {
-    if (c.replying()) {
-      reply& r = c.current();
-      const std::uint64_t sent = r.progress();
-      send_result res = out_->send_reply(fd, r);
-      if (res.status == send_status::again) {
-        // On a blocking socket only SO_SNDTIMEO ends a send with EAGAIN: the
-        // last call waited a whole slice and moved nothing, so the last
-        // byte moved (in this send() or before it) a slice ago or earlier.
-        now = monotonic_ms();
-        if (moved_ms < 0 || r.progress() != sent) moved_ms = now - slice_ms;
-        if (now - moved_ms < send_ms) continue;
-        spdlog::debug("worker {}: {}: no progress for {} ms; closing", ctx_.id, res.op, send_ms);
-        return;
-      }
-      if (res.status == send_status::failed) {
-        if (res.err == 0)
-          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
-                       res.op);
-        else if (res.err != EPIPE && res.err != ECONNRESET)
-          spdlog::debug("worker {}: {}: {}", ctx_.id, res.op, std::strerror(res.err));
-        return;
-      }
-      out_->release(r.scratch);
-      moved_ms = -1;
-      const bool lingers = c.linger_on_close();
-      if (c.reply_sent()) {
-        if (lingers) linger(t);
-        return;
-      }
-      if (draining_) return;  // that was the reply in flight
-      now = monotonic_ms();
-      timing_head = c.has_partial_request();
-      deadline = now + (timing_head ? header_ms : idle_ms);
-      continue;
-    }
-    switch (c.advance(now)) {
-      case connection::step::send:
-        continue;
-      case connection::step::close:
-        return;
-      case connection::step::need_input:
+    driver.expire(now);  // the deadline the next wait would wait until has passed
+    if (!c.in_use) return;
+    switch (waiting) {
+      case wait_kind::input:
+        read_input(c);
+        break;
+      case wait_kind::room:
+        driver.drive(c, now);
+        break;
+      case wait_kind::linger:
+        read_linger(c);
         break;
     }
-    // From the first byte of a head to its end, however slowly it trickles
-    // in: restarting the wait per byte would let a slow client hold the
-    // thread forever.
-    if (!timing_head && c.has_partial_request()) {
-      timing_head = true;
-      deadline = now + header_ms;
-    }
-    t.doing = phase::reading;
-    // drain() sets draining_ and then shuts the read side of every socket
-    // whose thread it finds reading; both sides are sequentially
-    // consistent, so either this load sees the flag or the recv below
-    // returns 0.
-    if (draining_) return;
-    if (now >= deadline) return;  // header or idle timeout
-    if (!set_rcv_timeout(fd, t.rcv_timeout_ms, deadline - now)) return;
-    std::span<char> space = c.read_space();
-    ssize_t n = sys::recv(fd, space.data(), space.size(), 0);
-    t.doing = phase::busy;
-    now = monotonic_ms();
-    if (n > 0) {
-      c.commit(static_cast<std::size_t>(n));
-      // Shutting down: bytes that raced the drain do not start a new reply.
-      if (draining_) return;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    // 0: the peer closed (a partial request dies with it). EAGAIN:
-    // SO_RCVTIMEO ran out, which is the header or idle timeout.
-    return;
   }
 }
 
-void blocking_engine::linger(conn_thread& t) {
-  // Send FIN, then read and drop what the peer still sends until it closes
-  // or the linger time ends. Closing at once with unread input would make
-  // the kernel answer with RST, which can destroy the reply in flight.
-  const int fd = t.sock.get();
-  if (sys::shutdown(fd, SHUT_WR) != 0) return;
-  t.doing = phase::lingering;
-  char discard[discard_size];
-  std::int64_t now = monotonic_ms();
-  const std::int64_t deadline = now + conn_timers::linger_ms;
-  while (now < deadline) {
-    if (!set_rcv_timeout(fd, t.rcv_timeout_ms, deadline - now)) return;
-    ssize_t n = sys::recv(fd, discard, sizeof discard, 0);
-    if (n == 0 || (n < 0 && errno != EINTR)) return;
-    now = monotonic_ms();
+void blocking_engine::conn_thread::read_input(driver_conn& c) {
+  doing = phase::reading;
+  // drain() sets draining_ and then shuts the read side of every socket
+  // whose thread it finds reading; both sides are sequentially consistent,
+  // so either drain_begun() sees the flag or the recv below returns 0.
+  if (drain_begun(c)) return;
+  if (!set_rcv_timeout(fd.get(), rcv_timeout_ms, c.deadline_ms - now)) return driver.close(c);
+  const std::span<char> space = c.proto.read_space();
+  const ssize_t n = sys::recv(fd.get(), space.data(), space.size(), 0);
+  doing = phase::busy;
+  now = monotonic_ms();
+  if (n > 0) {
+    c.proto.commit(static_cast<std::size_t>(n));
+    // Shutting down: bytes that raced the drain do not start a new reply.
+    if (drain_begun(c)) return;
+  } else if (n == 0) {
+    ended = read_status::eof;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    // SO_RCVTIMEO ran out: the header or idle deadline has passed, though
+    // the coarse clock may trail the kernel's timer by a tick.
+    return driver.expire(std::max(now, c.deadline_ms));
+  } else if (errno == EINTR) {
+    return;
+  } else {
+    ended = read_status::error;
   }
+  driver.drive(c, now);
+}
+
+read_status blocking_engine::conn_thread::receive(driver_conn&) noexcept {
+  // Bytes were read and committed before drive() was called (read_input()):
+  // all there is to tell is how the last recv ended, if not with bytes.
+  return std::exchange(ended, read_status::again);
+}
+
+void blocking_engine::conn_thread::read_linger(driver_conn& c) {
+  if (!set_rcv_timeout(fd.get(), rcv_timeout_ms, c.deadline_ms - now)) return driver.close(c);
+  char discard[discard_size];
+  const ssize_t n = sys::recv(fd.get(), discard, sizeof discard, 0);
+  now = monotonic_ms();
+  // The peer closed, the socket failed, or SO_RCVTIMEO ran out with the
+  // linger time: the close is done.
+  if (n == 0 || (n < 0 && errno != EINTR)) driver.close(c);
+}
+
+std::int64_t blocking_engine::conn_thread::after_send(driver_conn& c, std::int64_t) {
+  // The send may have waited in the kernel: what follows runs from now.
+  now = monotonic_ms();
+  // The reply is in flight, so a drain begun meanwhile only makes it the last.
+  drain_begun(c);
+  return now;
+}
+
+bool blocking_engine::conn_thread::drain_begun(driver_conn& c) {
+  // The worker's drain reaches this thread's driver here, where the thread
+  // looks: before and after each wait for input, and after each send.
+  if (engine.draining_) driver.begin_drain(now);
+  return !c.in_use;
 }
 
 void blocking_engine::drain() {
@@ -396,7 +425,7 @@ void blocking_engine::drain() {
   // return 0 and sends nothing to the peer. Replies in flight go on; their
   // threads see draining_ when they are done.
   for (auto& t : threads_)
-    if (t->sock && t->doing == phase::reading) sys::shutdown(t->sock.get(), SHUT_RD);
+    if (t->fd && t->doing == phase::reading) sys::shutdown(t->fd.get(), SHUT_RD);
   if (!all_closed_.wait_until(lock, limit, [this] { return live_ == 0; }))
     spdlog::info("worker {}: {} connection(s) still busy after server.shutdown_timeout; closing",
                  ctx_.id, live_);
@@ -408,7 +437,7 @@ void blocking_engine::end_all(std::unique_lock<std::mutex>& lock) {
   // Both directions: a send blocked on a peer that does not read fails with
   // EPIPE at once, a recv returns 0.
   for (auto& t : threads_)
-    if (t->sock) sys::shutdown(t->sock.get(), SHUT_RDWR);
+    if (t->fd) sys::shutdown(t->fd.get(), SHUT_RDWR);
   all_closed_.wait(lock, [this] { return live_ == 0; });
   quit_ = true;
   for (auto& t : threads_) t->handed.notify_one();

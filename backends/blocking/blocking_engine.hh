@@ -13,7 +13,6 @@
 #include "backends/registry.hh"
 #include "backends/sender.hh"
 #include "backends/worker.hh"
-#include "server/file_cache.hh"
 
 namespace zc {
 
@@ -23,14 +22,18 @@ namespace zc {
 // recv and send, so every wait for a request is a sleep in the kernel and
 // every request a wake-up: the context switches epoll and io_uring remove.
 //
-// Each connection thread owns its connection and handler. The worker's
-// file cache is one, shared by its threads (cache_sharing::threads: a
-// mutex and atomic reference counts), so the descriptors it keeps are
-// bounded by its budget, not multiplied by the threads; the sender is one
-// too (only splice's pipe pool has state, and it locks). A thread whose
-// connection has closed parks and serves the next one, instead of ending:
-// thread count stays at the peak number of connections, and so do the
-// per-thread counter blocks, which are never freed.
+// Each connection thread is a port of the shared connection driver
+// (backends/driver.hh), with a driver of its own for the one connection it
+// serves: the driver decides what comes next and which deadline runs, the
+// thread waits for it in blocking calls. Each thread owns its connection
+// and a copy of the worker's handler; the worker's file cache is one,
+// shared by its threads (cache_sharing::threads: a mutex and atomic
+// reference counts), so the descriptors it keeps are bounded by its
+// budget, not multiplied by the threads; the sender is one too (only
+// splice's pipe pool has state, and it locks). A thread whose connection
+// has closed parks and serves the next one, instead of ending: thread
+// count stays at the peak number of connections, and so do the per-thread
+// counter blocks, which are never freed.
 //
 // Threads get 64 KiB stacks, not the 8 MiB default reservation: nothing on
 // a connection thread's path keeps more than a few KiB on its stack. The
@@ -56,14 +59,12 @@ class blocking_engine final : public engine {
   void refuse(int fd);
   static void* thread_entry(void* arg);
   void thread_main(conn_thread& t);
-  void serve(conn_thread& t);
-  void linger(conn_thread& t);
   void drain();
   void end_all(std::unique_lock<std::mutex>& lock);
 
   worker_context ctx_;
   const config& cfg_;
-  file_cache cache_;             // shared by every connection thread of this worker
+  worker_files files_;           // the cache is shared by every connection thread of this worker
   std::unique_ptr<sender> out_;  // the same
   sys::unique_fd wake_;          // eventfd: stop() writes, the acceptor's poll wakes
   std::atomic<bool> stop_requested_{false};
