@@ -26,13 +26,16 @@
 //                                already counted out)
 //   int sock(const C&)           the descriptor the senders write to
 //   std::int64_t after_send(C&, std::int64_t now)
-//                                a send returned: the time from here on. A
-//                                port whose sends wait in the kernel reads the
-//                                clock again, and may begin_drain() here (the
-//                                reply in flight is then only marked the last)
+//                                optional: a send returned: the time from here
+//                                on. A port whose sends wait in the kernel
+//                                reads the clock again, and may begin_drain()
+//                                here (the reply in flight is then only marked
+//                                the last). Without it: `now`.
 //   std::int64_t send_waited(const C&)
-//                                how long a send that said `again` had already
-//                                waited for room in vain (0: EAGAIN at once)
+//                                optional: how long a send that said `again`
+//                                had already waited for room in vain. Without
+//                                it: 0 (EAGAIN at once, as on a non-blocking
+//                                socket).
 //
 // Static, not virtual: the driver is a template over its port, so each
 // step is a direct call the compiler sees through.
@@ -120,13 +123,13 @@ class conn_driver {
         reply& r = c.proto.current();
         const std::uint64_t before = r.progress();
         const send_result res = sender_.send_reply(sock_of(c), r);
-        now = port_.after_send(c, now);
+        if constexpr (requires { port_.after_send(c, now); }) now = port_.after_send(c, now);
         if (res.status == send_status::again) {
           // The send deadline runs from when the reply stopped moving. A
           // send that moved nothing does not push it back: on a blocking
           // port such a send has just waited a slice of the timeout.
           if (c.list != conn_timers::send || r.progress() != before)
-            arm(c, conn_timers::send, now - port_.send_waited(c));
+            arm(c, conn_timers::send, now - send_waited(c));
           return port_.wait_writable(c);
         }
         if (res.status == send_status::failed) {
@@ -242,6 +245,13 @@ class conn_driver {
 
  private:
   int sock_of(const C& c) const noexcept { return port_.sock(c); }
+
+  std::int64_t send_waited(const C& c) const noexcept {
+    if constexpr (requires { port_.send_waited(c); })
+      return port_.send_waited(c);
+    else
+      return 0;
+  }
 
   // After the last reply: did the peer send more (a keep-alive client's
   // next request, pipelined while a drain's last reply was in flight)?

@@ -64,9 +64,7 @@ class asio_engine final : public engine {
   void start_linger(conn& c) { linger_read(c); }
   void release(conn& c) noexcept;
   int sock(const conn& c) const noexcept;
-  // Non-blocking sockets: a send never waits, EAGAIN comes at once.
-  std::int64_t after_send(conn&, std::int64_t now) const noexcept { return now; }
-  std::int64_t send_waited(const conn&) const noexcept { return 0; }
+  // Non-blocking sockets: a send never waits (no after_send, send_waited).
 
   void start_accept();
   void on_accept(const error_code& ec, tcp_socket s);

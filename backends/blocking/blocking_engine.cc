@@ -57,7 +57,8 @@ std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
 enum class phase : std::uint8_t {
   parked,     // no connection
   busy,       // parsing, handling or sending
-  reading,    // in (or about to enter) recv for a request
+  reading,    // in (or about to enter) recv for a request, none of it here yet
+  finishing,  // in recv for the rest of a request that has begun: a drain lets it end
   lingering,  // after an error reply: reading and dropping until the peer stops
 };
 
@@ -96,6 +97,7 @@ struct blocking_engine::conn_thread {
 
   // The port.
   read_status receive(driver_conn&) noexcept;
+  read_status receive_now(driver_conn& c) noexcept;
   void wait_readable(driver_conn&) noexcept { waiting = wait_kind::input; }
   // Never known full: a send waits for room itself.
   bool write_blocked(const driver_conn&) const noexcept { return false; }
@@ -356,7 +358,10 @@ void blocking_engine::conn_thread::serve() {
 }
 
 void blocking_engine::conn_thread::read_input(driver_conn& c) {
-  doing = phase::reading;
+  // A request that has begun is read to its end and answered even when a
+  // drain begins meanwhile (the driver's rule, as nginx's): only a thread
+  // waiting for a request not yet begun is woken by the drain.
+  doing = c.proto.has_partial_request() ? phase::finishing : phase::reading;
   // drain() sets draining_ and then shuts the read side of every socket
   // whose thread it finds reading; both sides are sequentially consistent,
   // so either drain_begun() sees the flag or the recv below returns 0.
@@ -368,7 +373,8 @@ void blocking_engine::conn_thread::read_input(driver_conn& c) {
   now = monotonic_ms();
   if (n > 0) {
     c.proto.commit(static_cast<std::size_t>(n));
-    // Shutting down: bytes that raced the drain do not start a new reply.
+    // Shutting down meanwhile: the request these bytes begin is answered,
+    // with a close (the driver marks it the last).
     if (drain_begun(c)) return;
   } else if (n == 0) {
     ended = read_status::eof;
@@ -388,6 +394,20 @@ read_status blocking_engine::conn_thread::receive(driver_conn&) noexcept {
   // Bytes were read and committed before drive() was called (read_input()):
   // all there is to tell is how the last recv ended, if not with bytes.
   return std::exchange(ended, read_status::again);
+}
+
+// After a last reply: what the peer sent while it went out, read without
+// waiting, so that the driver lingers instead of closing into a reset that
+// would drop the reply's tail.
+read_status blocking_engine::conn_thread::receive_now(driver_conn& c) noexcept {
+  const std::span<char> space = c.proto.read_space();
+  const ssize_t n = sys::recv(fd.get(), space.data(), space.size(), MSG_DONTWAIT);
+  if (n > 0) {
+    c.proto.commit(static_cast<std::size_t>(n));
+    return read_status::data;
+  }
+  if (n == 0) return read_status::eof;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? read_status::again : read_status::error;
 }
 
 void blocking_engine::conn_thread::read_linger(driver_conn& c) {

@@ -45,9 +45,7 @@ class epoll_engine final : public engine {
   void start_linger(conn& c) { linger_read(c); }
   void release(conn& c) noexcept;
   int sock(const conn& c) const noexcept;
-  // Non-blocking sockets: a send never waits, EAGAIN comes at once.
-  std::int64_t after_send(conn&, std::int64_t now) const noexcept { return now; }
-  std::int64_t send_waited(const conn&) const noexcept { return 0; }
+  // Non-blocking sockets: a send never waits (no after_send, send_waited).
 
   void accept_ready(std::int64_t now);
   void on_event(conn& c, std::uint32_t events, std::int64_t now);
