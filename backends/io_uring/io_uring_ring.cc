@@ -18,8 +18,8 @@
 
 #include "backends/sys/counted.hh"
 #include "backends/sys/kernel_count.hh"
-#include "server/http_date.hh"
 #include "server/access_log.hh"
+#include "server/http_date.hh"
 
 namespace zc {
 
