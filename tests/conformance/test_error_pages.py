@@ -38,3 +38,23 @@ def test_without_pages_the_built_in_bodies_stay(server):
     with httpraw.Client(server.port) as c:
         r = c.request("GET", "/no/such/file")
     assert r.status == 404 and b"404 Not Found" in r.body
+
+
+def test_a_hidden_dotfile_gets_the_404_page_like_any_missing_file(start_server, tree):
+    """A dotfile is hidden as if absent: its 404 carries the configured page
+    and is indistinguishable from a file that does not exist, HEAD too, so
+    an error page never tells a dotfile from a missing path."""
+    srv = start_server(settings=PAGES)
+    with httpraw.Client(srv.port) as c:
+        missing = c.request("GET", "/no/such/file")
+        hidden = [c.request("GET", p) for p in ("/.env", "/.git/config", "/users/.htpasswd",
+                                                "/.hidden/")]
+        head_hidden = c.request("HEAD", "/.env")
+        head_missing = c.request("HEAD", "/no/such/file")
+    for r in hidden:
+        assert r.status == 404
+        assert r.body == tree.bytes_of("/errors/404.html")
+        assert comparable(r) == comparable(missing)
+    assert head_hidden.status == 404 and head_hidden.body == b""
+    assert comparable(head_hidden) == comparable(head_missing)
+    assert_serving(srv, tree)
