@@ -1,13 +1,14 @@
 #pragma once
 
-// One connection's life, written once for the engines that learn readiness
-// (epoll, asio) and for the one that waits in blocking calls (blocking):
-// read -> advance -> send -> reply sent -> next request, linger or close;
-// which deadline runs when; the connection pool and its limit; the drain.
-// An engine keeps what is truly its own — how it learns that a socket is
-// readable or writable, how it reads, how it waits — and offers it to the
-// driver as a port. nginx splits the same way: ngx_http_request.c drives
-// every connection, the event modules only report readiness.
+// One connection's life, written once for every engine: those that learn
+// readiness (epoll, asio), the one that waits in blocking calls (blocking)
+// and the one that learns completions (io_uring): read -> advance -> send
+// -> reply sent -> next request, linger or close; which deadline runs
+// when; the connection pool and its limit; the drain. An engine keeps what
+// is truly its own — how it learns that a socket is readable or writable,
+// how it reads, how it waits — and offers it to the driver as a port.
+// nginx splits the same way: ngx_http_request.c drives every connection,
+// the event modules only report readiness.
 //
 // A port is a class with these members, for its connection type C (derived
 // from driver_conn):
@@ -36,6 +37,18 @@
 //                                had already waited for room in vain. Without
 //                                it: 0 (EAGAIN at once, as on a non-blocking
 //                                socket).
+//
+// A completion engine (io_uring) learns a send's outcome later, and its
+// operations name the socket until they complete. Its port says so with
+// `static constexpr bool completion = true` and has, besides the above:
+//
+//   send_result send(C&, reply&) prepare the reply's next step: done (the
+//                                whole reply is out), failed, or in_flight
+//                                (the engine calls sent() once it has ended)
+//   bool shutdown_write(C&)      FIN, or false if the socket is gone
+//
+// and its release(C&) closes once no operation names the socket, then
+// calls finished(). Its sender type is the driver's third parameter.
 //
 // Static, not virtual: the driver is a template over its port, so each
 // step is a direct call the compiler sees through.
@@ -73,10 +86,12 @@ enum class read_status : std::uint8_t {
   error,  // the connection is broken
 };
 
-template <class Port, class C>
+template <class Port, class C, class Sender = sender>
 class conn_driver {
+  static constexpr bool completion_port = requires { requires Port::completion; };
+
  public:
-  conn_driver(int worker, const config& cfg, handler& h, sender& s, Port& port)
+  conn_driver(int worker, const config& cfg, handler& h, Sender& s, Port& port)
       : worker_(worker), cfg_(cfg), handler_(h), sender_(s), port_(port), timers_(cfg) {}
 
   conn_driver(const conn_driver&) = delete;
@@ -122,8 +137,13 @@ class conn_driver {
         if (port_.write_blocked(c)) return;
         reply& r = c.proto.current();
         const std::uint64_t before = r.progress();
-        const send_result res = sender_.send_reply(sock_of(c), r);
+        send_result res;
+        if constexpr (completion_port)
+          res = port_.send(c, r);
+        else
+          res = sender_.send_reply(sock_of(c), r);
         if constexpr (requires { port_.after_send(c, now); }) now = port_.after_send(c, now);
+        if (res.status == send_status::in_flight) return arm(c, conn_timers::send, now);
         if (res.status == send_status::again) {
           // The send deadline runs from when the reply stopped moving. A
           // send that moved nothing does not push it back: on a blocking
@@ -132,14 +152,7 @@ class conn_driver {
             arm(c, conn_timers::send, now - send_waited(c));
           return port_.wait_writable(c);
         }
-        if (res.status == send_status::failed) {
-          if (res.err == 0)
-            spdlog::warn("worker {}: {}: file ended before its promised length; closing", worker_,
-                         res.op);
-          else if (res.err != EPIPE && res.err != ECONNRESET)
-            spdlog::debug("worker {}: {}: {}", worker_, res.op, std::strerror(res.err));
-          return close(c);
-        }
+        if (res.status == send_status::failed) return send_failed(c, res);
         sender_.release(r.scratch);
         const bool linger = c.proto.linger_on_close();
         if (c.proto.reply_sent())
@@ -176,11 +189,24 @@ class conn_driver {
     }
   }
 
+  // A completion port's send step has ended: its last operation completed,
+  // or one failed. The connection goes on exactly where a send that
+  // finished at once would.
+  void sent(C& c, const send_result& res, std::int64_t now) {
+    if (res.status == send_status::failed) return send_failed(c, res);
+    drive(c, now);
+  }
+
   // Send FIN, then read and drop what the peer still sends until it closes
   // or the linger time ends. Closing at once with unread input would make
   // the kernel answer with RST, which can destroy the reply in flight.
   void start_linger(C& c, std::int64_t now) {
-    if (sys::shutdown(sock_of(c), SHUT_WR) != 0) return close(c);
+    bool shut;
+    if constexpr (completion_port)
+      shut = port_.shutdown_write(c);
+    else
+      shut = sys::shutdown(sock_of(c), SHUT_WR) == 0;
+    if (!shut) return close(c);
     c.lingering = true;
     arm(c, conn_timers::linger, now);
     port_.start_linger(c);
@@ -189,6 +215,13 @@ class conn_driver {
   void close(C& c) {
     if (!c.in_use) return;
     timers_.disarm(c);
+    if constexpr (completion_port) {
+      // Operations in flight may still use the reply and its scratch: the
+      // object is given back when the port says none is left (finished()).
+      c.in_use = false;
+      c.lingering = false;
+      return port_.release(c);
+    }
     sender_.release(c.proto.current().scratch);
     c.proto.reset();
     c.in_use = false;
@@ -196,6 +229,14 @@ class conn_driver {
     free_.push_back(&c);
     --live_;
     port_.release(c);
+  }
+
+  // A completion port's closed connection that no operation names any more.
+  void finished(C& c) {
+    sender_.release(c.proto.current().scratch);
+    c.proto.reset();
+    free_.push_back(&c);
+    --live_;
   }
 
   // Closes every connection whose deadline has passed.
@@ -230,9 +271,11 @@ class conn_driver {
   }
 
   bool draining() const noexcept { return draining_; }
-  // Drained: nothing left, or the time for it is up.
-  bool drained(std::int64_t now) const noexcept {
-    return draining_ && (live_ == 0 || now >= drain_deadline_);
+  // Drained: nothing left, or the time for it is up. `settled` of the live
+  // connections are closed and wait only on the kernel (a completion port's
+  // zero-copy notifications): their bytes are the kernel's, not ours to wait for.
+  bool drained(std::int64_t now, std::size_t settled = 0) const noexcept {
+    return draining_ && (live_ == settled || now >= drain_deadline_);
   }
   std::int64_t drain_deadline() const noexcept { return drain_deadline_; }
 
@@ -242,6 +285,11 @@ class conn_driver {
   }
 
   std::size_t live() const noexcept { return live_; }
+
+  // Every connection object ever made, in use or not (an engine's teardown).
+  void for_each_conn(auto&& f) {
+    for (auto& c : conns_) f(*c);
+  }
 
  private:
   int sock_of(const C& c) const noexcept { return port_.sock(c); }
@@ -269,6 +317,15 @@ class conn_driver {
       return port_.receive(c) == read_status::data;
   }
 
+  void send_failed(C& c, const send_result& res) {
+    if (res.err == 0)
+      spdlog::warn("worker {}: {}: file ended before its promised length; closing", worker_,
+                   res.op);
+    else if (res.err != EPIPE && res.err != ECONNRESET)
+      spdlog::debug("worker {}: {}: {}", worker_, res.op, std::strerror(res.err));
+    close(c);
+  }
+
   void arm(C& c, conn_timers::kind k, std::int64_t now) {
     timers_.arm(c, k, now);
     port_.deadline_set(c);
@@ -277,7 +334,7 @@ class conn_driver {
   const int worker_;
   const config& cfg_;
   handler& handler_;
-  sender& sender_;
+  Sender& sender_;
   Port& port_;
   conn_timers timers_;
   std::vector<std::unique_ptr<C>> conns_;  // every connection object ever made

@@ -21,6 +21,9 @@ enum class send_status : std::uint8_t {
   done,    // the whole reply is out
   again,   // the socket is full: wait until writable and call again
   failed,  // the connection must close (peer gone, file shrank, ...)
+  // A completion engine's operations are queued; the engine reports their
+  // outcome later (conn_driver::sent). Never returned by send() itself.
+  in_flight,
 };
 
 struct send_result {
