@@ -1,4 +1,5 @@
-// The loop: completions, each connection's drive, timers and the drain.
+// The loop, the completions, and the port through which the shared driver
+// (backends/driver.hh) runs each connection.
 
 #include "backends/io_uring/io_uring_internal.hh"
 
@@ -26,10 +27,13 @@ namespace zc {
 using namespace uring_detail;
 
 io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
-    : ctx_(std::move(ctx)), cfg_(*ctx_.cfg), sender_(std::move(s)), files_(ctx_), timers_(cfg_) {
+    : ctx_(std::move(ctx)),
+      cfg_(*ctx_.cfg),
+      sender_(std::move(s)),
+      files_(ctx_),
+      driver_(ctx_.id, cfg_, files_.http, *sender_, *this) {
   const features& f = probe();
   if (!f.why_not.empty()) throw std::runtime_error(f.why_not);
-  if (!sender_) throw std::runtime_error("io_uring: unknown sender " + cfg_.io.sender);
   const auto& u = cfg_.io.uring;
   if (u.sqpoll && !f.sqpoll)
     throw std::runtime_error("io.uring.sqpoll = true: this kernel refuses IORING_SETUP_SQPOLL");
@@ -103,16 +107,16 @@ io_uring_engine::~io_uring_engine() {
   // hold on any zero-copy pages; a plain close would leave those queued
   // behind a peer that does not read, and the ring's teardown would wait on
   // their notifications.
-  for (auto& c : conns_) {
-    if (c->fd < 0 || fixed_) continue;  // slots go with the ring (abort_leftovers ran)
-    reset_on_close(c->fd);
-    sys::close(c->fd);
-    c->fd = -1;
-  }
+  driver_.for_each_conn([this](conn& c) {
+    if (c.fd < 0 || fixed_) return;  // slots go with the ring (abort_leftovers ran)
+    reset_on_close(c.fd);
+    sys::close(c.fd);
+    c.fd = -1;
+  });
   // Tearing the ring down cancels and waits for whatever is still in flight;
   // only then may the memory those operations name go.
   if (ring_ready_) io_uring_queue_exit(&ring_);
-  for (auto& c : conns_) sender_->release(c->proto.current().scratch);
+  driver_.for_each_conn([this](conn& c) { sender_->release(c.proto.current().scratch); });
   if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes_);
   if (bufs_ != nullptr) ::munmap(bufs_, bufs_bytes_);
 }
@@ -149,11 +153,12 @@ void io_uring_engine::run() {
       for (conn* c : again)
         if (c->in_use && !c->closing && !c->recv_armed) arm_recv(*c);
     }
-    if (out_of_fds_.ends(now) && !accept_armed_ && !draining_ && !accept_paused_) arm_accept();
-    expire(now);
-    // A connection whose socket is closed and only awaits zero-copy
-    // notifications has nothing left to finish: its bytes are the kernel's.
-    if (draining_ && ((live_ == unwinding_ && !accept_armed_) || now >= drain_deadline_)) break;
+    if (out_of_fds_.ends(now) && !accept_armed_ && !driver_.draining() && !accept_paused_)
+      arm_accept();
+    driver_.expire(now);
+    // Drained once the cancelled accept has completed too, or at the deadline.
+    if (driver_.drained(now, unwinding_) && (!accept_armed_ || now >= driver_.drain_deadline()))
+      break;
   }
   if (fixed_) abort_leftovers();
 }
@@ -218,12 +223,12 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
     }
     if (cqe.res != -ECANCELED && cqe.res != -EINVAL)
       spdlog::warn("worker {}: accept: {}", ctx_.id, std::strerror(-cqe.res));
-  } else if (draining_) {
+  } else if (driver_.draining()) {
     if (fixed_)
       close_slot(cqe.res, op_tag::of(op_tag::ignore).bits());
     else
       sys::close(cqe.res);
-  } else if (live_ >= cfg_.server.max_connections) {
+  } else if (conn* c = driver_.open({}, now); c == nullptr) {
     // Over the limit: a short 503 if the socket takes it at once, then close.
     if (fixed_) {
       reserve(2);  // the send and the close it is linked to
@@ -238,16 +243,7 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
       sys::close(cqe.res);
     }
   } else {
-    conn* c;
-    if (!free_.empty()) {
-      c = free_.back();
-      free_.pop_back();
-    } else {
-      conns_.push_back(std::make_unique<conn>(cfg_, files_.http));
-      c = conns_.back().get();
-    }
     c->fd = cqe.res;
-    c->proto.reset();
     if (access_log() != nullptr) {
       if (fixed_) {
         std::memcpy(&c->proto.peer, &accept_addr_, sizeof accept_addr_);
@@ -258,14 +254,13 @@ void io_uring_engine::on_accept(const io_uring_cqe& cqe, std::int64_t now) {
         sys::getpeername(c->fd, reinterpret_cast<sockaddr*>(&c->proto.peer), &len);
       }
     }
-    c->in_use = true;
-    c->closing = c->recv_armed = c->recv_paused = c->peer_eof = c->lingering = c->abort = false;
+    c->closing = c->recv_armed = c->recv_paused = c->peer_eof = c->abort = false;
     c->pending = c->step_left = c->zc_notifs = 0;
-    ++live_;
+    // The header deadline runs from open(); the receive waits for the first bytes.
     arm_recv(*c);
-    timers_.arm(*c, conn_timers::header, now);
   }
-  if (!accept_armed_ && !draining_ && !accept_paused_ && !out_of_fds_.active()) arm_accept();
+  if (!accept_armed_ && !driver_.draining() && !accept_paused_ && !out_of_fds_.active())
+    arm_accept();
 }
 
 void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
@@ -301,10 +296,10 @@ void io_uring_engine::on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now
   }
   if (c.closing) return maybe_finalize(c);
   if (c.lingering) {
-    if (c.peer_eof) close_conn(c);
+    if (c.peer_eof) driver_.close(c);
     return;
   }
-  drive(c, now);
+  driver_.drive(c, now);
 }
 
 void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now) {
@@ -334,16 +329,14 @@ void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now
   --c.step_left;
   if (c.closing) return maybe_finalize(c);
   if (res == uring::result::failed) {
+    // A read that found no bytes (or a page past a shrunk file's end): the
+    // file ended; anything else is the failing operation's errno.
     if (cqe.res == 0 || cqe.res == -EFAULT)
-      spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
-                   sender_->name());
-    else if (zc_op && cqe.res != -EPIPE && cqe.res != -ECONNRESET)
-      log_send_zc_error(-cqe.res);
-    else if (cqe.res != -EPIPE && cqe.res != -ECONNRESET)
-      spdlog::debug("worker {}: send: {}", ctx_.id, std::strerror(-cqe.res));
-    return close_conn(c);
+      return driver_.sent(c, {send_status::failed, 0, sender_->name()}, now);
+    if (zc_op && cqe.res != -EPIPE && cqe.res != -ECONNRESET) log_send_zc_error(-cqe.res);
+    return driver_.sent(c, {send_status::failed, -cqe.res, zc_op ? "send_zc" : "send"}, now);
   }
-  if (c.step_left == 0) drive(c, now);
+  if (c.step_left == 0) driver_.sent(c, {send_status::done, 0, {}}, now);
 }
 
 // A zero-copy send that fails for a reason of this host (not the peer's
@@ -372,77 +365,57 @@ void io_uring_engine::log_send_zc_error(int err) {
   }
 }
 
-void io_uring_engine::drive(conn& c, std::int64_t now) {
+read_status io_uring_engine::receive(conn& c) {
+  // The multishot receive has already put what arrived in provided buffers
+  // (or spilled it): receiving is moving that into the connection.
+  if (take_input(c)) return read_status::data;
+  return c.peer_eof ? read_status::eof : read_status::again;
+}
+
+void io_uring_engine::wait_readable(conn& c) {
+  if (!c.recv_armed) arm_recv(c);
+}
+
+bool io_uring_engine::write_blocked(const conn& c) const noexcept {
+  return c.step_left > 0;  // a step is in flight; its completions go on with it
+}
+
+send_result io_uring_engine::send(conn& c, reply& r) {
   for (;;) {
-    if (c.closing || c.step_left > 0) return;
-    if (c.proto.replying()) {
-      reply& r = c.proto.current();
-      int err = 0;
-      reserve(uring::max_step_ops);
-      in_chain_ = true;
-      const int n =
-          sender_->prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
-      in_chain_ = false;
-      if (n < 0) {
-        if (err == 0)
-          spdlog::warn("worker {}: {}: file ended before its promised length; closing", ctx_.id,
-                       sender_->name());
-        return close_conn(c);
-      }
-      if (n > 0) {
-        c.step_left = static_cast<std::uint32_t>(n);
-        c.pending += static_cast<std::uint32_t>(n);
-        timers_.arm(c, conn_timers::send, now);
-        return;
-      }
-      // This part is out: the next one (of a multipart body) is prepared
-      // the same way, after the last step of this one has completed.
-      if (r.next_part()) continue;
-      sender_->release(r.scratch);
-      const bool linger = c.proto.linger_on_close();
-      if (c.proto.reply_sent()) return linger ? start_linger(c, now) : close_conn(c);
-      continue;
+    int err = 0;
+    reserve(uring::max_step_ops);
+    in_chain_ = true;
+    const int n = sender_->prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
+    in_chain_ = false;
+    if (n < 0) return {send_status::failed, err, sender_->name()};
+    if (n > 0) {
+      c.step_left = static_cast<std::uint32_t>(n);
+      c.pending += static_cast<std::uint32_t>(n);
+      return {send_status::in_flight, 0, {}};
     }
-    switch (c.proto.advance(now)) {
-      case connection::step::send:
-        timers_.disarm(c);
-        continue;
-      case connection::step::close:
-        return close_conn(c);
-      case connection::step::need_input:
-        break;
-    }
-    if (take_input(c)) continue;
-    if (c.peer_eof) return close_conn(c);
-    if (!c.recv_armed) arm_recv(c);
-    if (c.proto.has_partial_request()) {
-      if (c.list != conn_timers::header) timers_.arm(c, conn_timers::header, now);
-    } else {
-      timers_.arm(c, c.proto.requests() == 0 ? conn_timers::header : conn_timers::idle, now);
-    }
-    return;
+    // This part is out: the next one (of a multipart body) is prepared the
+    // same way, after the last step of this one has completed.
+    if (!r.next_part()) return {send_status::done, 0, {}};
   }
 }
 
-void io_uring_engine::start_linger(conn& c, std::int64_t now) {
-  // FIN now, then drop what the peer still sends until it closes or the
-  // linger time ends, so its unread input does not turn our close into a
-  // reset that destroys the reply.
-  if (fixed_)
-    sock_shutdown(c, SHUT_WR);  // an operation: its failure shows in the receive
-  else if (sys::shutdown(c.fd, SHUT_WR) != 0)
-    return close_conn(c);
-  c.lingering = true;
+bool io_uring_engine::shutdown_write(conn& c) {
+  if (!fixed_) return sys::shutdown(c.fd, SHUT_WR) == 0;
+  sock_shutdown(c, SHUT_WR);  // an operation: its failure shows in the receive
+  return true;
+}
+
+void io_uring_engine::start_linger(conn& c) {
+  // What was received and not read is dropped; so is what still comes,
+  // until the peer's FIN (or the driver's linger deadline).
   drop_backlog(c);
-  timers_.arm(c, conn_timers::linger, now);
-  if (c.peer_eof) return close_conn(c);
+  if (c.peer_eof) return driver_.close(c);
   if (!c.recv_armed) arm_recv(c);
 }
 
 void io_uring_engine::close_conn(conn& c) {
   if (c.closing) return;
   c.closing = true;
-  timers_.disarm(c);
   // A reply cut short (error, timeout) whose zero-copy pages are still in
   // the socket: nothing more will be sent, so reset rather than leave them
   // pinned behind a peer that may never read.
@@ -494,7 +467,7 @@ void io_uring_engine::maybe_finalize(conn& c) {
     }
     if (accept_paused_) {
       accept_paused_ = false;  // a socket slot is free once this close has run
-      if (!accept_armed_ && !draining_) arm_accept();
+      if (!accept_armed_ && !driver_.draining()) arm_accept();
     }
   }
   if (c.pending > 0) return;  // notifications still to come
@@ -504,27 +477,16 @@ void io_uring_engine::maybe_finalize(conn& c) {
   }
   drop_backlog(c);
   c.zc_hold.clear();
-  sender_->release(c.proto.current().scratch);
-  c.proto.reset();
-  c.in_use = false;
-  free_.push_back(&c);
-  --live_;
+  driver_.finished(c);
 }
 
 int io_uring_engine::wait_timeout(std::int64_t now) const {
-  std::int64_t next = std::min(timers_.next_deadline(), out_of_fds_.resume_at());
-  if (draining_) next = std::min(next, drain_deadline_);
+  const std::int64_t next = std::min(driver_.next_deadline(), out_of_fds_.resume_at());
   return conn_timers::wait_ms(next, now);
 }
 
-void io_uring_engine::expire(std::int64_t now) {
-  while (timer_node* n = timers_.expired(now)) close_conn(static_cast<conn&>(*n));
-}
-
 void io_uring_engine::begin_drain(std::int64_t now) {
-  if (draining_) return;
-  draining_ = true;
-  drain_deadline_ = now + cfg_.server.shutdown_timeout.count();
+  if (driver_.draining()) return;
   // Stop accepting: cancel the multishot accept; the kernel refuses new
   // connections once the listener closes with the engine.
   if (accept_armed_) {
@@ -533,16 +495,7 @@ void io_uring_engine::begin_drain(std::int64_t now) {
     io_uring_sqe_set_data64(sqe, op_tag::of(op_tag::ignore).bits());
   }
   ::shutdown(ctx_.listener.get(), SHUT_RD);
-  for (auto& p : conns_) {
-    conn& c = *p;
-    if (!c.in_use || c.closing) continue;
-    // As the driver does: a request half-received is finished, and only
-    // the connections idle between requests close now.
-    if (c.proto.replying() || c.lingering || c.proto.has_partial_request())
-      c.proto.finish_after_current();
-    else
-      close_conn(c);
-  }
+  driver_.begin_drain(now);
 }
 
 }  // namespace zc

@@ -10,6 +10,7 @@
 
 #include "backends/accept_pause.hh"
 #include "backends/conn_timers.hh"
+#include "backends/driver.hh"
 #include "backends/engine.hh"
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/registry.hh"
@@ -25,6 +26,8 @@ namespace zc {
 // iteration hands the kernel every new operation and waits for
 // completions in one io_uring_enter. Received bytes land in a ring of
 // provided buffers; replies go out through an io_uring sender's operations.
+// Each connection's life is the shared driver's (backends/driver.hh); this
+// engine is its completion port.
 class io_uring_engine final : public engine, private uring::sqe_source, private file_registrar {
  public:
   static engine_info descriptor();
@@ -38,6 +41,19 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
 
  private:
   struct conn;
+  friend class conn_driver<io_uring_engine, conn, uring::uring_sender>;
+
+  // The port the driver drives connections through (backends/driver.hh).
+  static constexpr bool completion = true;
+  read_status receive(conn& c);
+  void wait_readable(conn& c);
+  bool write_blocked(const conn& c) const noexcept;
+  void wait_writable(conn&) noexcept {}  // a send never says "again": it is in flight
+  void deadline_set(conn&) noexcept {}   // the loop's wait looks at the lists
+  send_result send(conn& c, reply& r);
+  bool shutdown_write(conn& c);
+  void start_linger(conn& c);
+  void release(conn& c) { close_conn(c); }
 
   io_uring_sqe* get() override;
   void reserve(unsigned n);
@@ -55,9 +71,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void on_accept(const io_uring_cqe& cqe, std::int64_t now);
   void on_recv(conn& c, const io_uring_cqe& cqe, std::int64_t now);
   void on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now);
-  void drive(conn& c, std::int64_t now);
   void log_send_zc_error(int err);
-  void start_linger(conn& c, std::int64_t now);
   void close_conn(conn& c);
   void maybe_finalize(conn& c);
   void return_buffer(unsigned bid) noexcept;
@@ -74,7 +88,6 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   void close_slot(int slot, std::uint64_t user_data);
   void prep_fd_install(int slot, std::uint64_t user_data);
   void abort_leftovers();
-  void expire(std::int64_t now);
   int wait_timeout(std::int64_t now) const;
   void begin_drain(std::int64_t now);
 
@@ -125,16 +138,13 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::uint64_t wake_value_ = 0;
   bool accept_armed_ = false;
   bool wake_armed_ = false;
-  conn_timers timers_;
-  std::vector<std::unique_ptr<conn>> conns_;
-  std::vector<conn*> free_;
+  conn_driver<io_uring_engine, conn, uring::uring_sender> driver_;
   std::vector<conn*> starved_;  // receive stopped for want of buffers
-  std::size_t live_ = 0;
-  std::size_t unwinding_ = 0;         // of live_: sockets closed, zero-copy notifications to come
+  // Of the driver's live connections: sockets closed, zero-copy
+  // notifications still to come.
+  std::size_t unwinding_ = 0;
   std::uint64_t send_zc_errors_ = 0;  // failed zero-copy sends, for log_send_zc_error
   std::atomic<bool> stop_requested_{false};
-  bool draining_ = false;
-  std::int64_t drain_deadline_ = 0;
 };
 
 }  // namespace zc

@@ -138,11 +138,12 @@ void io_uring_engine::forget(int slot) noexcept {
 // zero-copy pages) instead of leaving them queued behind a silent peer.
 void io_uring_engine::abort_leftovers() {
   unsigned waiting = 0;
-  for (auto& c : conns_) {
-    if (!c->in_use || c->fd < 0) continue;
-    prep_fd_install(c->fd, op_tag::of(op_tag::install).bits());
+  // Open or closing alike: a socket still in its slot.
+  driver_.for_each_conn([&](conn& c) {
+    if (c.fd < 0) return;
+    prep_fd_install(c.fd, op_tag::of(op_tag::install).bits());
     ++waiting;
-  }
+  });
   const std::int64_t deadline = monotonic_ms() + 1000;
   while (waiting > 0 && monotonic_ms() < deadline) {
     enter(flush_sq(), 1, 100);
@@ -159,11 +160,11 @@ void io_uring_engine::abort_leftovers() {
     }
     io_uring_cq_advance(&ring_, seen);
   }
-  for (auto& c : conns_) {
-    if (!c->in_use || c->fd < 0) continue;
-    close_slot(c->fd, op_tag::of(op_tag::ignore).bits());
-    c->fd = -1;
-  }
+  driver_.for_each_conn([this](conn& c) {
+    if (c.fd < 0) return;
+    close_slot(c.fd, op_tag::of(op_tag::ignore).bits());
+    c.fd = -1;
+  });
   enter(flush_sq(), 0, -1);
 }
 

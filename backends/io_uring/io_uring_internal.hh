@@ -3,7 +3,8 @@
 // What the io_uring engine's files share (io_uring_probe.cc: what the
 // kernel can do; io_uring_ring.cc: submission and the provided buffers;
 // io_uring_files.cc: descriptors, fixed files, shutdown and close;
-// io_uring_engine.cc: the loop, completions and each connection's drive).
+// io_uring_engine.cc: the loop, completions, and the port the shared
+// driver drives each connection through).
 // Not for use outside backends/io_uring/.
 
 #include <liburing.h>
@@ -110,10 +111,9 @@ inline unsigned round_up_pow2(unsigned v) {
 
 namespace zc {
 
-struct alignas(1u << uring_detail::op_tag::kind_bits) io_uring_engine::conn : timer_node {
-  conn(const config& cfg, handler& h) : proto(cfg, h) {}
+struct alignas(1u << uring_detail::op_tag::kind_bits) io_uring_engine::conn : driver_conn {
+  using driver_conn::driver_conn;
   int fd = -1;
-  connection proto;
   uring::uring_scratch us;
   // Provided buffers not yet moved into proto, oldest first (notes_).
   std::int32_t backlog_head = -1;
@@ -131,12 +131,10 @@ struct alignas(1u << uring_detail::op_tag::kind_bits) io_uring_engine::conn : ti
   std::uint32_t pending = 0;      // operations and notifications still to complete
   std::uint32_t step_left = 0;    // operations of the current send step still to complete
   std::uint32_t zc_notifs = 0;
-  bool in_use = false;
-  bool closing = false;
+  bool closing = false;  // the driver closed it; operations in flight still name it
   bool recv_armed = false;
   bool recv_paused = false;  // its receive is being cancelled: too many buffers held
   bool peer_eof = false;
-  bool lingering = false;
   bool abort = false;      // close with a reset: a reply was cut short with pages pinned
   bool unwinding = false;  // socket closed, notifications still to come
 };
