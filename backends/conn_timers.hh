@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "backends/timer_list.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 namespace zc {
 

@@ -64,10 +64,10 @@
 
 #include "backends/conn_timers.hh"
 #include "backends/sender.hh"
-#include "backends/sys/counted.hh"
-#include "server/config.hh"
-#include "server/connection.hh"
-#include "server/handler.hh"
+#include "server/core/config.hh"
+#include "server/core/connection.hh"
+#include "server/core/handler.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

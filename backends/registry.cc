@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 // Each engine that is compiled in contributes its descriptor through one of
 // these headers; the others are listed as "not compiled in".

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "backends/senders/kinds.hh"
-#include "server/reply.hh"
+#include "server/core/reply.hh"
 
 namespace zc {
 
@@ -48,7 +48,7 @@ class sender {
 
   // The whole reply, what engines call: part after part, each sent by
   // send() as if it were a reply of its own (a multipart/byteranges body is
-  // a sequence of heads and file ranges; see server/multipart.hh).
+  // a sequence of heads and file ranges; see server/core/multipart.hh).
   send_result send_reply(int sock, reply& r) {
     for (;;) {
       const send_result res = send(sock, r);

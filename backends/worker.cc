@@ -13,8 +13,8 @@
 
 #include "backends/senders/kinds.hh"
 #include "backends/senders/pipe_pool.hh"
-#include "backends/sys/counted.hh"
-#include "backends/sys/kernel_count.hh"
+#include "server/sys/counted.hh"
+#include "server/sys/kernel_count.hh"
 
 namespace zc {
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <string_view>
 
-#include "backends/sys/unique_fd.hh"
-#include "server/config.hh"
-#include "server/file_cache.hh"
-#include "server/file_policy.hh"
-#include "server/handler.hh"
+#include "server/core/config.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/file_policy.hh"
+#include "server/core/handler.hh"
+#include "server/sys/unique_fd.hh"
 
 namespace zc {
 

@@ -14,8 +14,8 @@
 #include <boost/asio/post.hpp>
 
 #include "backends/senders/readiness.hh"
-#include "backends/sys/counted.hh"
-#include "server/http_date.hh"
+#include "server/core/http_date.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

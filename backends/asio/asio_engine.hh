@@ -17,8 +17,8 @@
 #include "backends/registry.hh"
 #include "backends/sender.hh"
 #include "backends/worker.hh"
-#include "server/file_cache.hh"
-#include "server/handler.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/handler.hh"
 
 namespace zc {
 

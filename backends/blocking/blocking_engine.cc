@@ -23,9 +23,9 @@
 #include "backends/driver.hh"
 #include "backends/sender.hh"
 #include "backends/senders/readiness.hh"
-#include "backends/sys/counted.hh"
-#include "server/handler.hh"
-#include "server/http_date.hh"
+#include "server/core/handler.hh"
+#include "server/core/http_date.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

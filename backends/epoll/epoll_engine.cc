@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/senders/readiness.hh"
-#include "backends/sys/counted.hh"
-#include "server/http_date.hh"
+#include "server/core/http_date.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

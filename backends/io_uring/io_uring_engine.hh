@@ -15,9 +15,9 @@
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/registry.hh"
 #include "backends/worker.hh"
-#include "server/connection.hh"
-#include "server/file_cache.hh"
-#include "server/handler.hh"
+#include "server/core/connection.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/handler.hh"
 
 namespace zc {
 

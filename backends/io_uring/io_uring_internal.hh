@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "backends/io_uring/io_uring_engine.hh"
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc::uring_detail {
 

@@ -16,10 +16,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backends/sys/counted.hh"
-#include "backends/sys/kernel_count.hh"
-#include "server/access_log.hh"
-#include "server/http_date.hh"
+#include "server/core/access_log.hh"
+#include "server/core/http_date.hh"
+#include "server/sys/counted.hh"
+#include "server/sys/kernel_count.hh"
 
 namespace zc {
 

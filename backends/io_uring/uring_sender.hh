@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "backends/senders/kinds.hh"
-#include "server/config.hh"
-#include "server/file_cache.hh"
-#include "server/reply.hh"
+#include "server/core/config.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/reply.hh"
 
 namespace zc::uring {
 

@@ -11,7 +11,7 @@
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/senders/pipe_pool.hh"
 #include "backends/senders/staging.hh"
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc::uring {
 

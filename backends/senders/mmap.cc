@@ -4,7 +4,7 @@
 #include <sys/uio.h>
 
 #include "backends/senders/staging.hh"
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

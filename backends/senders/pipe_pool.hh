@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/reply.hh"
+#include "server/core/reply.hh"
 
 namespace zc {
 

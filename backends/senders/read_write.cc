@@ -1,7 +1,7 @@
 #include "backends/senders/read_write.hh"
 
 #include "backends/senders/staging.hh"
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

@@ -6,7 +6,7 @@
 #include "backends/senders/sendfile.hh"
 #include "backends/senders/splice.hh"
 #include "backends/senders/staging.hh"
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 

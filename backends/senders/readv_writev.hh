@@ -1,7 +1,7 @@
 #pragma once
 
 #include "backends/sender.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 namespace zc {
 

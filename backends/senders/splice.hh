@@ -2,7 +2,7 @@
 
 #include "backends/sender.hh"
 #include "backends/senders/pipe_pool.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 namespace zc {
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <utility>
 
-#include "backends/sys/counted.hh"
-#include "server/buffer_pool.hh"
-#include "server/reply.hh"
+#include "server/core/buffer_pool.hh"
+#include "server/core/reply.hh"
+#include "server/sys/counted.hh"
 
 namespace zc::senders {
 

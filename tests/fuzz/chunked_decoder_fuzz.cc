@@ -1,5 +1,5 @@
 // libFuzzer target for the chunked request-body decoder
-// (http::chunked_decoder in server/http_parser.hh).
+// (http::chunked_decoder in server/core/http_parser.hh).
 //
 // The first input byte picks one of two modes; the next four set the
 // limits, and the rest is the body or the recipe for one.
@@ -29,7 +29,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/http_parser.hh"
+#include "server/core/http_parser.hh"
 #include "tests/fuzz/fuzz_util.hh"
 
 namespace {

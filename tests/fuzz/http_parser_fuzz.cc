@@ -1,4 +1,4 @@
-// libFuzzer target for the request-head parser (server/http_parser.hh).
+// libFuzzer target for the request-head parser (server/core/http_parser.hh).
 //
 // Each input is a byte stream as a client would send it on one connection.
 // It is parsed the way the connection driver does it (heads one after the
@@ -27,7 +27,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/http_parser.hh"
+#include "server/core/http_parser.hh"
 #include "tests/fuzz/fuzz_util.hh"
 
 namespace {
@@ -512,7 +512,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const std::uint64_t h = hash_of(in);
 
-  // The server's defaults (server/config.hh), which need large inputs.
+  // The server's defaults (server/core/config.hh), which need large inputs.
   run(in, limits{}, h);
 
   // Tight limits within what the configuration accepts (64.., 256.., 1..),

@@ -1,6 +1,6 @@
 """How the server ends: 0 when told to stop, non-zero when it cannot run.
 
-A worker that fails at run time makes the process exit 1 (server/main.cc:
+A worker that fails at run time makes the process exit 1 (server/program/main.cc:
 a worker whose run() throws calls stop_server_fatally()), so a supervisor
 restarts it. Nothing outside the process can make a worker throw on every
 engine alike without a fault-injection hook (an address-space limit set on

@@ -1,4 +1,4 @@
-#include "server/access_line.hh"
+#include "server/core/access_line.hh"
 
 #include <string>
 #include <vector>

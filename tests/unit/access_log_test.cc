@@ -1,4 +1,4 @@
-#include "server/access_log.hh"
+#include "server/core/access_log.hh"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "backends/sys/counted.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 namespace {

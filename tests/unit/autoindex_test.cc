@@ -1,7 +1,7 @@
 // Directory listings: what is listed, in what order, within what bound, and
 // how names are escaped so that each link leads back to its file.
 
-#include "server/autoindex.hh"
+#include "server/core/autoindex.hh"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "server/resolver.hh"
+#include "server/core/resolver.hh"
 
 namespace zc {
 namespace {

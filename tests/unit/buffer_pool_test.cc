@@ -1,4 +1,4 @@
-#include "server/buffer_pool.hh"
+#include "server/core/buffer_pool.hh"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // cache_control_rules: the longest path rule, else the extension rule, else
 // the default; "" sends no field; the keys and values config_load accepts.
 
-#include "server/cache_control.hh"
+#include "server/core/cache_control.hh"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "server/config_load.hh"
+#include "server/program/config_load.hh"
 
 #include <unistd.h>
 

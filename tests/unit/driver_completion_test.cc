@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backends/driver.hh"
-#include "server/file_cache.hh"
+#include "server/core/file_cache.hh"
 
 namespace zc {
 namespace {

@@ -26,9 +26,9 @@
 #include "backends/driver.hh"
 #include "backends/senders/kinds.hh"
 #include "backends/senders/readiness.hh"
-#include "backends/sys/unique_fd.hh"
 #include "backends/worker.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
+#include "server/sys/unique_fd.hh"
 
 namespace zc {
 namespace {

@@ -1,7 +1,7 @@
 // Accept-Encoding (RFC 9110 §12.5.3) and the choice of a precompressed
 // sibling.
 
-#include "server/encoding.hh"
+#include "server/core/encoding.hh"
 
 #include <gtest/gtest.h>
 

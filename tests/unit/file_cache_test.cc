@@ -18,9 +18,9 @@
 
 #include <gtest/gtest.h>
 
-#include "backends/sys/counted.hh"
-#include "server/file_cache.hh"
-#include "server/file_policy.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/file_policy.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 namespace {

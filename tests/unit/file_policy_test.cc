@@ -1,7 +1,7 @@
 // file_policy: which paths server.dotfiles = "deny" hides, and how the
 // policy is built from the config (the types file read, or refused).
 
-#include "server/file_policy.hh"
+#include "server/core/file_policy.hh"
 
 #include <unistd.h>
 

@@ -10,12 +10,12 @@
 
 #include <gtest/gtest.h>
 
-#include "server/config.hh"
-#include "server/connection.hh"
-#include "server/file_cache.hh"
-#include "server/handler.hh"
-#include "server/http_date.hh"
-#include "server/ranges.hh"
+#include "server/core/config.hh"
+#include "server/core/connection.hh"
+#include "server/core/file_cache.hh"
+#include "server/core/handler.hh"
+#include "server/core/http_date.hh"
+#include "server/core/ranges.hh"
 
 namespace zc {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/http_parser.hh"
+#include "server/core/http_parser.hh"
 
 #include <cstdint>
 #include <memory>

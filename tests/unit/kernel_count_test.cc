@@ -2,7 +2,7 @@
 // what to change (seccomp, a capability, perf_event_paranoid), since in a
 // container each needs a different flag.
 
-#include "backends/sys/kernel_count.hh"
+#include "server/sys/kernel_count.hh"
 
 #include <linux/capability.h>
 #include <sys/syscall.h>

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "server/metrics.hh"
+#include "server/program/metrics.hh"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // mime_table: the built-in types, a system mime.types text beneath them,
 // [mime.types] overrides above them, the charset rule and the default type.
 
-#include "server/mime.hh"
+#include "server/core/mime.hh"
 
 #include <string>
 #include <string_view>

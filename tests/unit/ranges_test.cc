@@ -9,9 +9,9 @@
 
 #include <gtest/gtest.h>
 
-#include "server/multipart.hh"
-#include "server/ranges.hh"
-#include "server/reply.hh"
+#include "server/core/multipart.hh"
+#include "server/core/ranges.hh"
+#include "server/core/reply.hh"
 
 namespace zc {
 namespace {

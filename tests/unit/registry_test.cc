@@ -10,7 +10,7 @@
 
 #include "backends/registry.hh"
 #include "backends/senders/readiness.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 namespace zc {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/resolver.hh"
+#include "server/core/resolver.hh"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -15,8 +15,8 @@
 
 #include <gtest/gtest.h>
 
-#include "backends/sys/counted.hh"
-#include "server/mime.hh"
+#include "server/core/mime.hh"
+#include "server/sys/counted.hh"
 
 namespace zc {
 namespace {

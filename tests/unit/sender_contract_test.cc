@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "backends/senders/readiness.hh"
-#include "backends/sys/counted.hh"
-#include "backends/sys/unique_fd.hh"
-#include "server/config.hh"
-#include "server/file_cache.hh"
+#include "server/core/config.hh"
+#include "server/core/file_cache.hh"
+#include "server/sys/counted.hh"
+#include "server/sys/unique_fd.hh"
 
 namespace zc {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "backends/conn_timers.hh"
 #include "backends/timer_list.hh"
-#include "server/config.hh"
+#include "server/core/config.hh"
 
 namespace zc {
 namespace {
