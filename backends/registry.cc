@@ -18,6 +18,9 @@
 #ifdef ZC_HAVE_ASIO
 #include "backends/asio/asio_engine.hh"
 #endif
+#ifdef ZC_HAVE_DPDK
+#include "backends/dpdk/dpdk_engine.hh"
+#endif
 
 namespace zc {
 
@@ -71,8 +74,11 @@ const engine_info all_engines[] = {
 #else
     {"asio", nullptr, {}, &always_usable},
 #endif
-    // Designed in docs/architecture.md, not yet part of this build.
+#ifdef ZC_HAVE_DPDK
+    dpdk_engine::descriptor(),
+#else
     {"dpdk", nullptr, {}, &always_usable},
+#endif
 };
 
 std::string usable_names(const engine_info& e) {

@@ -9,6 +9,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -56,12 +59,23 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
   }
   args.push_back("--vdev=" + o.vdev);
   args.insert(args.end(), o.eal_extra.begin(), o.eal_extra.end());
+  // One lcore, the caller's: EAL would otherwise start a pinned thread of
+  // its own on every other CPU. And EAL pins the caller to that lcore's
+  // CPU, which every thread started after would inherit: the caller's own
+  // placement is put back afterwards.
+  if (std::none_of(args.begin(), args.end(), [](const std::string& a) {
+        return a == "-l" || a.starts_with("--lcores") || a == "-c";
+      }))
+    args.insert(args.begin() + 1, {"-l", "0"});
+  cpu_set_t placement;
+  const bool placed = pthread_getaffinity_np(pthread_self(), sizeof placement, &placement) == 0;
   static std::vector<char*> argv;
   argv.clear();
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0)
     fail("EAL initialisation (" + o.vdev + ")", rte_errno);
+  if (placed) pthread_setaffinity_np(pthread_self(), sizeof placement, &placement);
   p_->eal = true;
 
   if (rte_eth_dev_count_avail() == 0)
@@ -99,6 +113,14 @@ device::~device() {
   if (p_->eal) rte_eal_cleanup();
 }
 
+void device::adopt_this_thread() {
+  if (rte_lcore_id() != LCORE_ID_ANY) return;
+  cpu_set_t placement;
+  const bool placed = pthread_getaffinity_np(pthread_self(), sizeof placement, &placement) == 0;
+  if (rte_thread_register() != 0) fail("registering the polling thread with EAL", rte_errno);
+  if (placed) pthread_setaffinity_np(pthread_self(), sizeof placement, &placement);
+}
+
 std::array<std::uint8_t, 6> device::mac() const noexcept {
   std::array<std::uint8_t, 6> m{};
   std::memcpy(m.data(), p_->addr.addr_bytes, m.size());
@@ -128,6 +150,7 @@ std::size_t device::receive(std::span<frame> out) noexcept {
 }
 
 void device::release(void* handle) noexcept {
+  ++p_->c.released;
   rte_pktmbuf_free(static_cast<rte_mbuf*>(handle));
 }
 

@@ -52,6 +52,11 @@ class device {
   device(const device&) = delete;
   device& operator=(const device&) = delete;
 
+  // Makes the calling thread one DPDK knows (an lcore id of its own), to
+  // poll the device from; the thread that made the device is one already.
+  // Throws std::runtime_error if DPDK has no lcore id left.
+  void adopt_this_thread();
+
   std::array<std::uint8_t, 6> mac() const noexcept;
   std::uint16_t mtu() const noexcept;
 
@@ -70,6 +75,7 @@ class device {
   struct counts {
     std::uint64_t rx_frames = 0, tx_frames = 0, tx_dropped = 0, bursts = 0;
     std::uint64_t copied_to_tx = 0;  // bytes copied into transmit buffers
+    std::uint64_t released = 0;      // received frames given back
   };
   const counts& figures() const noexcept;
 

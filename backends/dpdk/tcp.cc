@@ -211,6 +211,11 @@ sockaddr_in tcp::peer(conn_id id) const noexcept {
   return p_->slots[id].peer;
 }
 
+bool tcp::has_input(conn_id id) const noexcept {
+  const impl::slot& s = p_->slots[id];
+  return s.in != nullptr || s.eof;
+}
+
 tcp_read tcp::read(conn_id id, std::span<char> into, std::size_t* n) {
   impl::slot& s = p_->slots[id];
   *n = 0;

@@ -58,6 +58,9 @@ class tcp {
 
   sockaddr_in peer(conn_id id) const noexcept;
 
+  // Bytes or the peer's FIN wait to be read.
+  bool has_input(conn_id id) const noexcept;
+
   // Moves up to into.size() received bytes into `into` and opens the
   // window by as much; *n is what was moved.
   tcp_read read(conn_id id, std::span<char> into, std::size_t* n);

@@ -21,7 +21,7 @@ enum class sender_kind : std::uint8_t {
 };
 
 // Bits: a sender may be driven by engines of both families.
-enum class engine_family : std::uint8_t { readiness = 1, completion = 2 };
+enum class engine_family : std::uint8_t { readiness = 1, completion = 2, userspace = 4 };
 
 constexpr engine_family operator|(engine_family a, engine_family b) noexcept {
   return static_cast<engine_family>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));

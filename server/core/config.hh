@@ -74,6 +74,16 @@ struct config {
       // sockets accepted straight into the ring's file table, files registered there
       bool fixed_files = false;
     } uring;
+
+    // [io.dpdk]: the dpdk engine's own settings (docs/backends/dpdk.md).
+    struct dpdk_section {
+      std::string vdev;          // DPDK's --vdev, e.g. net_af_xdp0,iface=veth0,busy_budget=0
+      std::string address;       // the stack's own IPv4 address, A.B.C.D/N
+      std::string gateway;       // A.B.C.D, or "" for peers on the link only
+      bool huge_pages = false;   // false: EAL on plain memory (--no-huge)
+      unsigned memory_mb = 256;  // with plain memory: how much EAL takes
+      std::string eal_args;      // more EAL arguments, separated by spaces
+    } dpdk;
   } io;
 
   // The admin listener: /metrics and /stats, served by a thread of its own

@@ -197,6 +197,35 @@ key_spec string_key(std::string_view section, std::string_view name, std::string
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
 }
 
+// A.B.C.D, each part a decimal number of at most 255 without a leading 0.
+bool ipv4_plain(std::string_view v) {
+  int parts = 0;
+  while (true) {
+    std::size_t n = 0;
+    unsigned value = 0;
+    while (n < v.size() && v[n] >= '0' && v[n] <= '9' && n < 3) value = value * 10 + (v[n++] - '0');
+    if (n == 0 || value > 255 || (n > 1 && v[0] == '0')) return false;
+    v.remove_prefix(n);
+    if (++parts == 4) return v.empty();
+    if (v.empty() || v.front() != '.') return false;
+    v.remove_prefix(1);
+  }
+}
+
+// A.B.C.D/N with N from 0 to 32.
+bool ipv4_prefix(std::string_view v) {
+  const std::size_t slash = v.find('/');
+  if (slash == std::string_view::npos || !ipv4_plain(v.substr(0, slash))) return false;
+  const std::string_view bits = v.substr(slash + 1);
+  if (bits.empty() || bits.size() > 2 || (bits.size() == 2 && bits[0] == '0')) return false;
+  unsigned b = 0;
+  for (char ch : bits) {
+    if (ch < '0' || ch > '9') return false;
+    b = b * 10 + static_cast<unsigned>(ch - '0');
+  }
+  return b <= 32;
+}
+
 bool non_empty(const std::string& s) {
   return !s.empty();
 }
@@ -528,6 +557,35 @@ const std::vector<key_spec>& key_table() {
         "registered (direct) descriptors: connections are accepted into the ring's file table "
         "and never get a process descriptor, served files are registered there once; "
         "operations skip the descriptor table lookup"));
+    t.push_back(with_note(
+        string_key(
+            "io.dpdk", "vdev", "a DPDK virtual device, e.g. net_af_xdp0,iface=veth0,busy_budget=0",
+            [](const std::string& v) { return v.empty() || v.find(' ') == std::string::npos; },
+            [](auto& c) -> auto& { return c.io.dpdk.vdev; }),
+        "the device the engine drives (DPDK's --vdev); required with io.engine = \"dpdk\""));
+    t.push_back(with_note(string_key(
+                              "io.dpdk", "address", "an IPv4 address with a prefix, A.B.C.D/N",
+                              [](const std::string& v) { return v.empty() || ipv4_prefix(v); },
+                              [](auto& c) -> auto& { return c.io.dpdk.address; }),
+                          "the stack's own address: it answers ARP for it and listens on it"));
+    t.push_back(with_note(string_key(
+                              "io.dpdk", "gateway", "an IPv4 address, A.B.C.D, or \"\"",
+                              [](const std::string& v) { return v.empty() || ipv4_plain(v); },
+                              [](auto& c) -> auto& { return c.io.dpdk.gateway; }),
+                          "where packets for other networks go; \"\": peers on the link only"));
+    t.push_back(with_note(
+        bool_key(
+            "io.dpdk", "huge_pages", [](auto& c) -> auto& { return c.io.dpdk.huge_pages; }),
+        "EAL's memory from huge pages (--in-memory) instead of plain memory (--no-huge)"));
+    t.push_back(with_note(integer_key(
+                              "io.dpdk", "memory_mb", 64, 65536,
+                              [](auto& c) -> auto& { return c.io.dpdk.memory_mb; }),
+                          "with plain memory: megabytes EAL takes for its buffers"));
+    t.push_back(with_note(string_key(
+                              "io.dpdk", "eal_args", "EAL arguments separated by spaces",
+                              [](const std::string&) { return true; },
+                              [](auto& c) -> auto& { return c.io.dpdk.eal_args; }),
+                          "passed to EAL after the engine's own (e.g. \"--lcores=0@1\")"));
     t.push_back(with_note(admin_listen_key(),
                           "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
     t.push_back(
@@ -646,6 +704,7 @@ namespace {
 constexpr std::string_view section_names[] = {"server",
                                               "io",
                                               "io.uring",
+                                              "io.dpdk",
                                               "admin",
                                               "log",
                                               "error_pages",

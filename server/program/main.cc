@@ -249,18 +249,26 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<zc::engine>> engines;
   std::uint16_t port = cfg.server.listen_port;
+  if (einfo->own_stack && cfg.server.workers != 1)
+    return die_usage("server.workers = " + std::to_string(cfg.server.workers) + ": engine " +
+                     cfg.io.engine + " brings its own network stack, one per process: must be 1");
+  if (einfo->own_stack && port == 0)
+    return die_usage("server.listen: engine " + cfg.io.engine +
+                     " listens on its own stack and needs a port, not 0");
   for (unsigned i = 0; i < cfg.server.workers; ++i) {
-    zc::listen_result l = zc::make_listener(cfg.server.listen_host, port);
-    if (!l.error.empty()) {
-      if (l.bad_value) return die_usage(l.error);
-      spdlog::error("{}", l.error);
-      return exit_runtime;
-    }
-    port = l.port;  // with port 0, the later workers join the port the first one got
     zc::worker_context ctx;
+    if (!einfo->own_stack) {
+      zc::listen_result l = zc::make_listener(cfg.server.listen_host, port);
+      if (!l.error.empty()) {
+        if (l.bad_value) return die_usage(l.error);
+        spdlog::error("{}", l.error);
+        return exit_runtime;
+      }
+      port = l.port;  // with port 0, the later workers join the port the first one got
+      ctx.listener = std::move(l.fd);
+    }
     ctx.id = static_cast<int>(i);
     ctx.cfg = &cfg;
-    ctx.listener = std::move(l.fd);
     ctx.root_fd = root.get();
     ctx.policy = &policy;
     try {
@@ -304,7 +312,11 @@ int main(int argc, char** argv) {
   }
 
   admin.start();
-  const std::string listen_where = zc::format_endpoint(cfg.server.listen_host, port);
+  // An engine with its own stack listens at the stack's address.
+  const std::string listen_where =
+      einfo->own_stack ? cfg.io.dpdk.address.substr(0, cfg.io.dpdk.address.find('/')) + ":" +
+                             std::to_string(port)
+                       : zc::format_endpoint(cfg.server.listen_host, port);
   spdlog::info(
       "zcserve {} started: engine={} sender={} workers={} listen={} admin={} root={} pid={}",
       ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers, listen_where, admin_where,

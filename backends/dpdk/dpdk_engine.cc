@@ -1,0 +1,297 @@
+#include "backends/dpdk/dpdk_engine.hh"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/senders/staging.hh"
+#include "server/core/http_date.hh"
+#include "server/sys/counted.hh"
+
+namespace zc {
+
+namespace {
+
+// Frames taken from the device per turn of the loop is the device's
+// burst; events are handled after each turn.
+
+std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
+  return std::make_unique<dpdk_engine>(std::move(ctx), sender);
+}
+
+std::string read_write_usable() {
+  return "";
+}
+
+std::string not_on_dpdk_yet() {
+  return "not on the dpdk engine yet: a body copied out of the file cache's mapping in user "
+         "space would fault (SIGBUS) if the file shrank while it is sent; read_write is safe";
+}
+
+std::string engine_unusable() {
+  return "";
+}
+
+// A.B.C.D/N into host-order address and mask; the config checked the form.
+dpdk::ipv4_config parse_address(const config::io_section::dpdk_section& d) {
+  dpdk::ipv4_config ip;
+  const std::size_t slash = d.address.find('/');
+  in_addr a{};
+  if (slash == std::string::npos || inet_pton(AF_INET, d.address.substr(0, slash).c_str(), &a) != 1)
+    throw std::runtime_error("io.dpdk.address = \"" + d.address +
+                             "\": must be an IPv4 address with a prefix, A.B.C.D/N");
+  ip.addr = ntohl(a.s_addr);
+  const int bits = std::stoi(d.address.substr(slash + 1));
+  ip.netmask = bits == 0 ? 0 : ~0u << (32 - bits);
+  if (!d.gateway.empty()) {
+    in_addr g{};
+    inet_pton(AF_INET, d.gateway.c_str(), &g);
+    ip.gateway = ntohl(g.s_addr);
+  }
+  return ip;
+}
+
+std::vector<std::string> split_spaces(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+engine_info dpdk_engine::descriptor() {
+  static constexpr sender_entry senders[] = {
+      {sender_kind::read_write, &read_write_usable},
+      {sender_kind::mmap, &not_on_dpdk_yet},
+  };
+  return {"dpdk", &make, senders, &engine_unusable, sender_kind::read_write, true};
+}
+
+struct dpdk_engine::conn : driver_conn {
+  using driver_conn::driver_conn;
+  dpdk::conn_id id = 0;
+  bool blocked = false;  // the stack's send buffer was full: wait for `writable`
+  bool gone = false;     // the stack dropped the connection (reset, timeout)
+};
+
+dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
+    : ctx_(std::move(ctx)),
+      cfg_(*ctx_.cfg),
+      files_(ctx_),
+      sender_(*this, cfg_),
+      driver_(ctx_.id, cfg_, files_.http, sender_, *this) {
+  if (sender != sender_kind::read_write)
+    throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
+                             "\": " + not_on_dpdk_yet());
+  const auto& d = cfg_.io.dpdk;
+  if (d.vdev.empty())
+    throw std::runtime_error(
+        "io.dpdk.vdev is not set: the dpdk engine needs a device (e.g. "
+        "net_af_xdp0,iface=veth0,busy_budget=0)");
+  if (d.address.empty())
+    throw std::runtime_error("io.dpdk.address is not set: the stack needs its own A.B.C.D/N");
+  const dpdk::ipv4_config ip = parse_address(d);
+  dpdk::device_options o;
+  o.vdev = d.vdev;
+  o.eal_extra = split_spaces(d.eal_args);
+  o.huge_pages = d.huge_pages;
+  o.memory_mb = d.memory_mb;
+  o.priv_bytes = dpdk::stack_priv_bytes();
+  dev_ = std::make_unique<dpdk::device>(o);
+  stack_ = std::make_unique<dpdk::stack>(*dev_, ip);
+  tcp_ = std::make_unique<dpdk::tcp>(*stack_, cfg_.server.listen_port, 255);
+}
+
+dpdk_engine::~dpdk_engine() {
+  driver_.close_all();
+  tcp_.reset();
+  stack_.reset();
+  dev_.reset();
+}
+
+void dpdk_engine::stop() noexcept {
+  stop_requested_ = true;  // the loop polls: it sees this within a turn
+}
+
+void dpdk_engine::run() {
+  // The device was set up on the thread that made the engine; this one
+  // polls it, and DPDK wants a polling thread it knows (an lcore id of its
+  // own, for the buffer pool's per-thread cache): without one, receiving
+  // stopped after some 1,400 frames.
+  dev_->adopt_this_thread();
+  for (;;) {
+    stack_->poll();  // frames in, lwIP's timers, frames out
+    const std::int64_t now = monotonic_ms();
+    tcp_->take_events(events_);
+    for (const dpdk::tcp_event_entry& e : events_) on_event(e, now);
+    if (stop_requested_.load(std::memory_order_relaxed) && !driver_.draining())
+      driver_.begin_drain(now);
+    driver_.expire(now);
+    dev_->flush();  // what the events wrote
+    if (driver_.drained(now)) break;
+  }
+  driver_.close_all();
+  stack_->poll();  // the closes' FINs and resets
+  const auto& f = dev_->figures();
+  spdlog::info("dpdk: frames received {}, given back {}, sent {}, dropped {}, bursts {}",
+               f.rx_frames, f.released, f.tx_frames, f.tx_dropped, f.bursts);
+}
+
+void dpdk_engine::on_event(const dpdk::tcp_event_entry& e, std::int64_t now) {
+  conn* c = e.id < by_id_.size() ? by_id_[e.id] : nullptr;
+  switch (e.what) {
+    case dpdk::tcp_event::accepted: {
+      if (driver_.draining()) return tcp_->abort(e.id);
+      sockaddr_storage peer{};
+      const sockaddr_in in = tcp_->peer(e.id);
+      std::memcpy(&peer, &in, sizeof in);
+      c = driver_.open(peer, now);
+      if (c == nullptr) return refuse(e.id);
+      c->id = e.id;
+      c->blocked = c->gone = false;
+      if (by_id_.size() <= e.id) by_id_.resize(e.id + 1, nullptr);
+      by_id_[e.id] = c;
+      return driver_.drive(*c, now);
+    }
+    case dpdk::tcp_event::readable:
+      if (c == nullptr || !c->in_use) return;
+      if (c->lingering) return linger_read(*c);
+      return driver_.drive(*c, now);
+    case dpdk::tcp_event::writable:
+      if (c == nullptr || !c->in_use || !c->blocked) return;
+      c->blocked = false;
+      return driver_.drive(*c, now);
+    case dpdk::tcp_event::gone:
+      if (c == nullptr || !c->in_use) return tcp_->release(e.id);
+      c->gone = true;
+      return driver_.close(*c);
+  }
+}
+
+void dpdk_engine::refuse(dpdk::conn_id id) {
+  // Over server.max_connections: the short 503 if the stack takes it, then
+  // a close; the connections already served are not disturbed.
+  tcp_->write(id, {busy_reply.data(), busy_reply.size()}, true, false);
+  tcp_->close(id);
+}
+
+read_status dpdk_engine::receive(conn& c) {
+  // The input buffer is taken only when bytes are there: an idle
+  // keep-alive connection holds none.
+  if (!tcp_->has_input(c.id)) return c.gone ? read_status::error : read_status::again;
+  std::size_t n = 0;
+  const std::span<char> space = c.proto.read_space();
+  switch (tcp_->read(c.id, space, &n)) {
+    case dpdk::tcp_read::data:
+      c.proto.commit(n);
+      return read_status::data;
+    case dpdk::tcp_read::again:
+      return read_status::again;
+    case dpdk::tcp_read::eof:
+      return read_status::eof;
+  }
+  return read_status::error;
+}
+
+bool dpdk_engine::write_blocked(const conn& c) const noexcept {
+  return c.blocked;
+}
+
+void dpdk_engine::wait_writable(conn& c) noexcept {
+  c.blocked = true;
+}
+
+void dpdk_engine::linger_read(conn& c) {
+  // A lingering close: what the peer still sends is read and dropped until
+  // its FIN; the driver's linger deadline ends it otherwise.
+  char discard[4096];
+  for (;;) {
+    std::size_t n = 0;
+    const dpdk::tcp_read r = tcp_->read(c.id, discard, &n);
+    if (r == dpdk::tcp_read::data) continue;
+    if (r == dpdk::tcp_read::eof) driver_.close(c);
+    return;
+  }
+}
+
+void dpdk_engine::release(conn& c) {
+  // The stack finishes a graceful close alone: what it still has to send
+  // was copied into its own buffers.
+  if (c.gone)
+    tcp_->release(c.id);
+  else
+    tcp_->close(c.id);
+  by_id_[c.id] = nullptr;
+  driver_.finished(c);
+}
+
+int dpdk_engine::sock(const conn& c) const noexcept {
+  return static_cast<int>(c.id);
+}
+
+bool dpdk_engine::shutdown_write(conn& c) {
+  if (c.gone) return false;
+  tcp_->shutdown_write(c.id);
+  tcp_->output(c.id);
+  return true;
+}
+
+send_result dpdk_engine::body_sender::send(conn& c, reply& r) {
+  if (c.gone) return {send_status::failed, ECONNRESET, "tcp_write"};
+  send_result res;
+  for (;;) {
+    res = send_part(c, r);
+    if (res.status != send_status::done || !r.next_part()) break;
+  }
+  e_.tcp_->output(c.id);  // push what was queued now, not at the next ACK
+  return res;
+}
+
+send_result dpdk_engine::body_sender::send_part(conn& c, reply& r) {
+  dpdk::tcp& t = *e_.tcp_;
+  const bool has_body = r.length > 0 && r.body != body_kind::none;
+  if (r.body == body_kind::file && r.head_sent == 0) {
+    // Read before the head goes, as read_write does everywhere: a file
+    // that cannot be read is found before anything was sent.
+    const senders::stage_status st = senders::stage_file(r, cfg_.io.chunk_bytes);
+    if (st == senders::stage_status::failed) return {send_status::failed, errno, "pread"};
+    if (st == senders::stage_status::file_ended) return {send_status::failed, 0, "pread"};
+  }
+  while (!r.head_done()) {
+    const std::size_t n =
+        t.write(c.id, {r.head.data() + r.head_sent, r.head.size() - r.head_sent}, true, has_body);
+    if (n == 0) return {send_status::again, 0, {}};
+    r.head_sent += n;
+  }
+  if (r.body == body_kind::memory) {
+    while (r.body_sent < r.length) {
+      const std::size_t n =
+          t.write(c.id, {r.memory.data() + r.body_sent, r.length - r.body_sent}, true, false);
+      if (n == 0) return {send_status::again, 0, {}};
+      r.body_sent += n;
+    }
+    return {send_status::done, 0, {}};
+  }
+  send_scratch& s = r.scratch;
+  while (r.body_sent < r.length) {
+    const senders::stage_status st = senders::stage_file(r, cfg_.io.chunk_bytes);
+    if (st == senders::stage_status::failed) return {send_status::failed, errno, "pread"};
+    if (st == senders::stage_status::file_ended) return {send_status::failed, 0, "pread"};
+    const std::size_t n = t.write(c.id, {s.buf.get() + s.buf_off, s.buf_len - s.buf_off}, true,
+                                  r.body_sent + (s.buf_len - s.buf_off) < r.length);
+    if (n == 0) return {send_status::again, 0, {}};
+    s.buf_off += n;
+    r.body_sent += n;
+  }
+  return {send_status::done, 0, {}};
+}
+
+void dpdk_engine::body_sender::release(send_scratch&) noexcept {}
+
+}  // namespace zc
