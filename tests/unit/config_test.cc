@@ -192,7 +192,7 @@ TEST(ConfigErrors, UnknownSection) {
   EXPECT_TRUE(has(e, "f.toml:3:"));
   EXPECT_TRUE(has(e, "colour"));
   EXPECT_TRUE(has(e, "unknown section"));
-  EXPECT_TRUE(has(e, "[server], [io], [io.uring], [admin], [log]"));
+  EXPECT_TRUE(has(e, "[server], [io], [io.uring], [io.dpdk], [admin], [log]"));
 }
 
 TEST(ConfigErrors, UnknownKeyListsAllowedKeys) {

@@ -22,13 +22,18 @@ TEST(Registry, AnUnknownEngineIsNamedWithWhatIsAllowed) {
   EXPECT_NE(why.find("io.engine = \"kqueue\""), std::string::npos) << why;
   EXPECT_NE(why.find("allowed: "), std::string::npos) << why;
   EXPECT_NE(why.find("epoll"), std::string::npos) << why;
-  EXPECT_EQ(why.find("dpdk"), std::string::npos) << "an engine not built is not offered: " << why;
+  // An engine not built is not offered.
+  for (const engine_info& e : engines()) {
+    if (e.make == nullptr) {
+      EXPECT_EQ(why.find(std::string(e.name)), std::string::npos) << "offered unbuilt: " << why;
+    }
+  }
 }
 
 TEST(Registry, AnEngineNotBuiltSaysSo) {
   const engine_info* e = find_engine("dpdk");
   ASSERT_NE(e, nullptr);
-  if (e->make != nullptr) GTEST_SKIP() << "dpdk is built here";
+  if (e->make != nullptr) GTEST_SKIP() << "dpdk is built here (ZC_ENGINE_DPDK=OFF builds it out)";
   config c;
   c.io.engine = "dpdk";
   EXPECT_NE(validate_backends(c).find("not compiled in"), std::string::npos);
