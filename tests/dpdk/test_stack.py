@@ -13,6 +13,8 @@ import pytest
 
 import netns
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 REPLY_BODY = b"stack\n"
 
 
@@ -55,24 +57,14 @@ def test_curl_through_the_veth(smoke):
 
 
 CLIENT = r"""
-import socket, sys
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from httpclient import read_reply
+import socket
 
 def big_pattern(n):
     return bytes(((i * 7 + i // 4096) & 0xff) for i in range(n))
 
-def read_reply(s, buf):
-    while b"\r\n\r\n" not in buf:
-        b = s.recv(65536)
-        assert b, "EOF before a whole head"
-        buf += b
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 "), head
-    n = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-    while len(rest) < n:
-        b = s.recv(1 << 20)
-        assert b, f"EOF after {len(rest)} of {n} body bytes"
-        rest += b
-    return rest[:n], rest[n:]
 
 mode, addr, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if mode == "many":
@@ -106,7 +98,8 @@ print("ok", n)
 
 
 def client(pair, mode, n, timeout=120):
-    r = subprocess.run(pair.in_client("python3", "-c", CLIENT, mode, netns.SERVER_ADDR, str(n)),
+    r = subprocess.run(pair.in_client("python3", "-c", CLIENT, HERE, mode, netns.SERVER_ADDR,
+                                      str(n)),
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == f"ok {n}"
