@@ -36,9 +36,10 @@ struct engine_info {
   // first usable one in `senders`): what nginx users would expect of the
   // engine, zero-copy where the engine can do it.
   std::optional<sender_kind> preferred = {};
-  // The engine brings its own network stack (dpdk): no kernel listener is
-  // made for it, and it listens on server.listen's port at its own address.
-  bool own_stack = false;
+  // Set when the engine brings its own network stack (dpdk): no kernel
+  // listener is made for it, and it listens on server.listen's port at the
+  // address this returns (from the engine's own settings).
+  std::string (*own_address)(const config&) = nullptr;
 };
 
 // Every engine zcserve knows of, built or not, in the order --list-backends

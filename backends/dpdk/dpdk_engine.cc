@@ -17,24 +17,13 @@ namespace zc {
 
 namespace {
 
-// Frames taken from the device per turn of the loop is the device's
-// burst; events are handled after each turn.
-
 std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
   return std::make_unique<dpdk_engine>(std::move(ctx), sender);
-}
-
-std::string read_write_usable() {
-  return "";
 }
 
 std::string not_on_dpdk_yet() {
   return "not on the dpdk engine yet: a body copied out of the file cache's mapping in user "
          "space would fault (SIGBUS) if the file shrank while it is sent; read_write is safe";
-}
-
-std::string engine_unusable() {
-  return "";
 }
 
 // A.B.C.D/N into host-order address and mask; the config checked the form.
@@ -56,6 +45,12 @@ dpdk::ipv4_config parse_address(const config::io_section::dpdk_section& d) {
   return ip;
 }
 
+// Where the engine listens: its stack's own address, without the prefix.
+std::string stack_address(const config& cfg) {
+  const std::string& a = cfg.io.dpdk.address;
+  return a.substr(0, a.find('/'));
+}
+
 std::vector<std::string> split_spaces(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -67,10 +62,10 @@ std::vector<std::string> split_spaces(const std::string& s) {
 
 engine_info dpdk_engine::descriptor() {
   static constexpr sender_entry senders[] = {
-      {sender_kind::read_write, &read_write_usable},
+      {sender_kind::read_write, &always_usable},
       {sender_kind::mmap, &not_on_dpdk_yet},
   };
-  return {"dpdk", &make, senders, &engine_unusable, sender_kind::read_write, true};
+  return {"dpdk", &make, senders, &always_usable, sender_kind::read_write, &stack_address};
 }
 
 struct dpdk_engine::conn : driver_conn {

@@ -249,15 +249,15 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<zc::engine>> engines;
   std::uint16_t port = cfg.server.listen_port;
-  if (einfo->own_stack && cfg.server.workers != 1)
+  if (einfo->own_address && cfg.server.workers != 1)
     return die_usage("server.workers = " + std::to_string(cfg.server.workers) + ": engine " +
                      cfg.io.engine + " brings its own network stack, one per process: must be 1");
-  if (einfo->own_stack && port == 0)
+  if (einfo->own_address && port == 0)
     return die_usage("server.listen: engine " + cfg.io.engine +
                      " listens on its own stack and needs a port, not 0");
   for (unsigned i = 0; i < cfg.server.workers; ++i) {
     zc::worker_context ctx;
-    if (!einfo->own_stack) {
+    if (!einfo->own_address) {
       zc::listen_result l = zc::make_listener(cfg.server.listen_host, port);
       if (!l.error.empty()) {
         if (l.bad_value) return die_usage(l.error);
@@ -313,10 +313,9 @@ int main(int argc, char** argv) {
 
   admin.start();
   // An engine with its own stack listens at the stack's address.
-  const std::string listen_where =
-      einfo->own_stack ? cfg.io.dpdk.address.substr(0, cfg.io.dpdk.address.find('/')) + ":" +
-                             std::to_string(port)
-                       : zc::format_endpoint(cfg.server.listen_host, port);
+  const std::string listen_where = einfo->own_address
+                                       ? einfo->own_address(cfg) + ":" + std::to_string(port)
+                                       : zc::format_endpoint(cfg.server.listen_host, port);
   spdlog::info(
       "zcserve {} started: engine={} sender={} workers={} listen={} admin={} root={} pid={}",
       ZC_VERSION, cfg.io.engine, cfg.io.sender, cfg.server.workers, listen_where, admin_where,
