@@ -87,11 +87,13 @@ listen_result make_listener(const std::string& host, std::uint16_t port, int bac
   listen_result out;
   const std::string where = std::string(key) + " = " + format_endpoint(host, port);
   // Numeric addresses and names ("localhost") alike; the first address
-  // the resolver gives is the one bound.
+  // the resolver gives is the one bound. No AI_ADDRCONFIG: it does not
+  // count loopback, so where 127.0.0.1 is the only IPv4 address (a
+  // namespace whose NIC the dpdk engine owns) it refused 127.0.0.1.
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* ai = nullptr;
   const std::string service = std::to_string(port);
   if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &ai); rc != 0) {
