@@ -3,6 +3,8 @@
 
 #include "backends/dpdk/device.hh"
 
+#include "backends/dpdk/page_guard.hh"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace zc::dpdk {
 
@@ -157,7 +160,10 @@ void device::release(void* handle) noexcept {
 bool device::queue(std::span<const std::span<const std::uint8_t>> parts) noexcept {
   std::size_t len = 0;
   for (auto part : parts) len += part.size();
-  if (p_->ntx == tx_batch) flush();
+  if (p_->ntx == tx_batch && flush() == 0 && p_->ntx == tx_batch) {
+    ++p_->c.tx_dropped;  // held back (page_guard::pending): lwIP sends it again
+    return false;
+  }
   rte_mbuf* m = rte_pktmbuf_alloc(p_->pool);
   if (m == nullptr) {
     ++p_->c.tx_dropped;
@@ -179,7 +185,9 @@ bool device::queue(std::span<const std::span<const std::uint8_t>> parts) noexcep
 }
 
 std::size_t device::flush() noexcept {
-  if (p_->ntx == 0) return 0;
+  // Frames may hold zeros where a referenced page was lost: the engine
+  // decides what becomes of them first (discard_queued).
+  if (p_->ntx == 0 || page_guard::pending()) return 0;
   const std::uint16_t sent =
       rte_eth_tx_burst(p_->port, 0, p_->tx, static_cast<std::uint16_t>(p_->ntx));
   ++p_->c.bursts;
@@ -195,6 +203,14 @@ std::size_t device::flush() noexcept {
 
 std::size_t device::queued() const noexcept {
   return p_->ntx;
+}
+
+std::size_t device::discard_queued() noexcept {
+  const std::size_t n = p_->ntx;
+  if (n > 0) rte_pktmbuf_free_bulk(p_->tx, static_cast<unsigned>(n));
+  p_->ntx = 0;
+  p_->c.tx_dropped += n;
+  return n;
 }
 
 const device::counts& device::figures() const noexcept {

@@ -66,11 +66,15 @@ class device {
 
   // Queues one frame made of `parts`, copied into a transmit buffer; false
   // when no buffer is free (the stack retransmits later). Frames leave in
-  // bursts: flush() hands the queued ones to the PMD.
+  // bursts: flush() hands the queued ones to the PMD, unless a referenced
+  // page was lost (page_guard.hh): then they wait for the engine, which
+  // discards them.
   bool queue(std::span<const std::span<const std::uint8_t>> parts) noexcept;
   // Transmits what is queued; returns how many frames left.
   std::size_t flush() noexcept;
   std::size_t queued() const noexcept;
+  // Drops the queued frames; returns how many.
+  std::size_t discard_queued() noexcept;
 
   struct counts {
     std::uint64_t rx_frames = 0, tx_frames = 0, tx_dropped = 0, bursts = 0;

@@ -1,6 +1,7 @@
 #include "backends/dpdk/dpdk_engine.hh"
 
 #include <arpa/inet.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backends/dpdk/page_guard.hh"
 #include "backends/senders/staging.hh"
 #include "server/core/http_date.hh"
 #include "server/sys/counted.hh"
@@ -19,11 +21,6 @@ namespace {
 
 std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
   return std::make_unique<dpdk_engine>(std::move(ctx), sender);
-}
-
-std::string not_on_dpdk_yet() {
-  return "not on the dpdk engine yet: a body copied out of the file cache's mapping in user "
-         "space would fault (SIGBUS) if the file shrank while it is sent; read_write is safe";
 }
 
 // A.B.C.D/N into host-order address and mask; the config checked the form.
@@ -63,7 +60,7 @@ std::vector<std::string> split_spaces(const std::string& s) {
 engine_info dpdk_engine::descriptor() {
   static constexpr sender_entry senders[] = {
       {sender_kind::read_write, &always_usable},
-      {sender_kind::mmap, &not_on_dpdk_yet},
+      {sender_kind::mmap, &always_usable},
   };
   return {"dpdk", &make, senders, &always_usable, sender_kind::read_write, &stack_address};
 }
@@ -79,11 +76,11 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       files_(ctx_),
-      sender_(*this, cfg_),
+      sender_(*this, cfg_, sender),
       driver_(ctx_.id, cfg_, files_.http, sender_, *this) {
-  if (sender != sender_kind::read_write)
+  if (sender != sender_kind::read_write && sender != sender_kind::mmap)
     throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
-                             "\": " + not_on_dpdk_yet());
+                             "\": the dpdk engine has read_write and mmap");
   const auto& d = cfg_.io.dpdk;
   if (d.vdev.empty())
     throw std::runtime_error(
@@ -101,11 +98,14 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
   dev_ = std::make_unique<dpdk::device>(o);
   stack_ = std::make_unique<dpdk::stack>(*dev_, ip);
   tcp_ = std::make_unique<dpdk::tcp>(*stack_, cfg_.server.listen_port, 255);
+  if (sender == sender_kind::mmap) dpdk::page_guard::install();
 }
 
 dpdk_engine::~dpdk_engine() {
   driver_.close_all();
-  tcp_.reset();
+  tcp_.reset();   // aborts what lwIP still has, and its references with it
+  held_.clear();  // only then may the mappings go
+  dpdk::page_guard::uninstall();
   stack_.reset();
   dev_.reset();
 }
@@ -125,17 +125,44 @@ void dpdk_engine::run() {
     const std::int64_t now = monotonic_ms();
     tcp_->take_events(events_);
     for (const dpdk::tcp_event_entry& e : events_) on_event(e, now);
+    // A page the stack referenced was lost this turn (the poll's
+    // retransmissions, the events' sends): nothing has left since.
+    if (dpdk::page_guard::take_fault()) recover_from_lost_pages();
     if (stop_requested_.load(std::memory_order_relaxed) && !driver_.draining())
       driver_.begin_drain(now);
     driver_.expire(now);
-    dev_->flush();  // what the events wrote
+    flush_when_due();
     if (driver_.drained(now)) break;
   }
   driver_.close_all();
   stack_->poll();  // the closes' FINs and resets
+  dev_->flush();
   const auto& f = dev_->figures();
   spdlog::info("dpdk: frames received {}, given back {}, sent {}, dropped {}, bursts {}",
                f.rx_frames, f.released, f.tx_frames, f.tx_dropped, f.bursts);
+}
+
+void dpdk_engine::flush_when_due() {
+  // What lwIP and the events queued leaves at the end of the turn, or,
+  // with io.dpdk.tx_delay_us, once the oldest queued frame has waited that
+  // long (a full burst leaves at once, device::queue): fewer, larger
+  // bursts, so fewer transmit kicks, for up to that much latency.
+  if (dev_->queued() == 0) {  // nothing, or a full burst left from device::queue
+    queued_since_us_ = -1;
+    return;
+  }
+  const unsigned delay_us = cfg_.io.dpdk.tx_delay_us;
+  if (delay_us == 0) {
+    dev_->flush();
+    return;
+  }
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: no system call
+  const std::int64_t now_us = std::int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+  if (queued_since_us_ < 0) queued_since_us_ = now_us;
+  if (now_us - queued_since_us_ < delay_us) return;
+  dev_->flush();
+  queued_since_us_ = -1;
 }
 
 void dpdk_engine::on_event(const dpdk::tcp_event_entry& e, std::int64_t now) {
@@ -150,7 +177,10 @@ void dpdk_engine::on_event(const dpdk::tcp_event_entry& e, std::int64_t now) {
       if (c == nullptr) return refuse(e.id);
       c->id = e.id;
       c->blocked = c->gone = false;
-      if (by_id_.size() <= e.id) by_id_.resize(e.id + 1, nullptr);
+      if (by_id_.size() <= e.id) {
+        by_id_.resize(e.id + 1, nullptr);
+        held_.resize(e.id + 1);
+      }
       by_id_[e.id] = c;
       return driver_.drive(*c, now);
     }
@@ -159,10 +189,17 @@ void dpdk_engine::on_event(const dpdk::tcp_event_entry& e, std::int64_t now) {
       if (c->lingering) return linger_read(*c);
       return driver_.drive(*c, now);
     case dpdk::tcp_event::writable:
-      if (c == nullptr || !c->in_use || !c->blocked) return;
+      let_go(e.id);
+      if (c == nullptr) {
+        // Closed, kept until its referenced bytes were acknowledged.
+        if (e.id < held_.size() && held_[e.id].empty()) tcp_->release(e.id);
+        return;
+      }
+      if (!c->in_use || !c->blocked) return;
       c->blocked = false;
       return driver_.drive(*c, now);
     case dpdk::tcp_event::gone:
+      if (e.id < held_.size()) held_[e.id].clear();  // lwIP let go of the segments
       if (c == nullptr || !c->in_use) return tcp_->release(e.id);
       c->gone = true;
       return driver_.close(*c);
@@ -173,7 +210,7 @@ void dpdk_engine::refuse(dpdk::conn_id id) {
   // Over server.max_connections: the short 503 if the stack takes it, then
   // a close; the connections already served are not disturbed.
   tcp_->write(id, {busy_reply.data(), busy_reply.size()}, true, false);
-  tcp_->close(id);
+  tcp_->close(id, false);
 }
 
 read_status dpdk_engine::receive(conn& c) {
@@ -216,14 +253,89 @@ void dpdk_engine::linger_read(conn& c) {
 }
 
 void dpdk_engine::release(conn& c) {
-  // The stack finishes a graceful close alone: what it still has to send
-  // was copied into its own buffers.
-  if (c.gone)
+  // The stack finishes a graceful close alone; bytes it references stay
+  // held until acknowledged (on_event, writable and gone).
+  std::vector<held>& h = held_[c.id];
+  if (c.gone) {
     tcp_->release(c.id);
-  else
-    tcp_->close(c.id);
+    h.clear();
+  } else {
+    let_go(c.id);
+    if (!tcp_->close(c.id, !h.empty())) h.clear();
+  }
   by_id_[c.id] = nullptr;
   driver_.finished(c);
+}
+
+dpdk_engine::held& dpdk_engine::held::operator=(held&& o) noexcept {
+  if (this != &o) {
+    if (file_) dpdk::page_guard::remove(file_->mapping());
+    file_ = std::move(o.file_);
+    end_ = o.end_;
+  }
+  return *this;
+}
+
+dpdk_engine::held::~held() {
+  if (file_) dpdk::page_guard::remove(file_->mapping());
+}
+
+bool dpdk_engine::held::guard() noexcept {
+  if (dpdk::page_guard::add(file_->mapping(), file_->size)) return true;
+  file_.reset();  // not registered: nothing to remove
+  return false;
+}
+
+bool dpdk_engine::hold(dpdk::conn_id id, const file_ref& f) {
+  std::vector<held>& h = held_[id];
+  const std::uint64_t end = tcp_->written(id);
+  if (!h.empty() && h.back().file().get() == f.get()) {
+    h.back().extend(end);
+    return true;
+  }
+  h.emplace_back(f, end);
+  if (h.back().guard()) return true;
+  h.pop_back();
+  return false;
+}
+
+void dpdk_engine::let_go(dpdk::conn_id id) {
+  if (id >= held_.size() || held_[id].empty()) return;
+  std::vector<held>& h = held_[id];
+  const std::uint64_t acked = tcp_->acked(id);
+  const auto kept =
+      std::find_if(h.begin(), h.end(), [&](const held& x) { return x.end() > acked; });
+  h.erase(h.begin(), kept);
+}
+
+void dpdk_engine::recover_from_lost_pages() {
+  const std::size_t dropped = dev_->discard_queued();
+  std::size_t reset = 0;
+  for (dpdk::conn_id id = 0; id < held_.size(); ++id) {
+    bool hit = false;
+    for (const held& x : held_[id]) {
+      if (!dpdk::page_guard::faulted(x.file()->mapping())) continue;
+      x.file()->damaged = true;
+      hit = true;
+    }
+    if (hit) {
+      abort_conn(id);
+      ++reset;
+    }
+  }
+  spdlog::warn(
+      "dpdk: a file shrank while its pages were being sent: {} connection(s) sending it reset, "
+      "{} queued frame(s) dropped (other connections' are sent again)",
+      reset, dropped);
+}
+
+void dpdk_engine::abort_conn(dpdk::conn_id id) {
+  tcp_->abort(id);
+  held_[id].clear();
+  if (conn* c = by_id_[id]; c != nullptr && c->in_use) {
+    c->gone = true;
+    driver_.close(*c);
+  }
 }
 
 int dpdk_engine::sock(const conn& c) const noexcept {
@@ -249,6 +361,41 @@ send_result dpdk_engine::body_sender::send(conn& c, reply& r) {
 }
 
 send_result dpdk_engine::body_sender::send_part(conn& c, reply& r) {
+  if (r.body == body_kind::file && r.length > 0 && kind_ == sender_kind::mmap)
+    return send_mapped(c, r);
+  return send_staged(c, r);
+}
+
+// The head, then the body by reference into the file cache's mapping.
+// The cache's entry was checked against the file when it was (re)opened;
+// if the file shrinks afterwards, the copy into a transmit buffer finds
+// the page gone and the connection is reset (abort_referencing), so no
+// byte that is not the file's is ever sent.
+send_result dpdk_engine::body_sender::send_mapped(conn& c, reply& r) {
+  dpdk::tcp& t = *e_.tcp_;
+  const char* base = r.file->mapping();
+  if (base == nullptr) return {send_status::failed, errno, "mmap"};
+  while (!r.head_done()) {
+    const std::size_t n =
+        t.write(c.id, {r.head.data() + r.head_sent, r.head.size() - r.head_sent}, true, true);
+    if (n == 0) return {send_status::again, 0, {}};
+    r.head_sent += n;
+  }
+  // Held (and guarded) before the stack has a reference; a full guard
+  // table makes this reply a copying one.
+  if (!e_.hold(c.id, r.file)) return send_staged(c, r);
+  while (r.body_sent < r.length) {
+    const std::uint64_t left = r.length - r.body_sent;
+    const std::size_t n = t.write(
+        c.id, {base + r.offset + r.body_sent, static_cast<std::size_t>(left)}, false, false);
+    if (n == 0) return {send_status::again, 0, {}};
+    r.body_sent += n;
+    e_.hold(c.id, r.file);  // the same entry: extends it
+  }
+  return {send_status::done, 0, {}};
+}
+
+send_result dpdk_engine::body_sender::send_staged(conn& c, reply& r) {
   dpdk::tcp& t = *e_.tcp_;
   const bool has_body = r.length > 0 && r.body != body_kind::none;
   if (r.body == body_kind::file && r.head_sent == 0) {

@@ -36,20 +36,27 @@ class dpdk_engine final : public engine {
   void stop() noexcept override;
 
   struct conn;
-  // The sender on this engine, read_write: a file range is read into the
-  // connection's staging buffer (pread: the kernel's copy) and copied into
-  // the stack's buffers (the stack's copy); heads and in-memory bodies are
-  // copied into the stack.
+  // The senders on this engine. Heads and in-memory bodies are copied into
+  // the stack. A file range:
+  // - read_write: read into the connection's staging buffer (pread: the
+  //   kernel's copy), then copied into the stack's buffers;
+  // - mmap: handed to the stack by reference, as bytes of the file cache's
+  //   mapping; the entry is held until the peer has acknowledged them
+  //   (hold/let_go), and the only copy is the one into a transmit buffer.
   class body_sender {
    public:
-    body_sender(dpdk_engine& e, const config& cfg) : e_(e), cfg_(cfg) {}
+    body_sender(dpdk_engine& e, const config& cfg, sender_kind kind)
+        : e_(e), cfg_(cfg), kind_(kind) {}
     send_result send(conn& c, reply& r);
     void release(send_scratch& s) noexcept;
 
    private:
     send_result send_part(conn& c, reply& r);
+    send_result send_staged(conn& c, reply& r);
+    send_result send_mapped(conn& c, reply& r);
     dpdk_engine& e_;
     const config& cfg_;
+    sender_kind kind_;
   };
 
  private:
@@ -69,8 +76,43 @@ class dpdk_engine final : public engine {
   bool shutdown_write(conn& c);
 
   void on_event(const dpdk::tcp_event_entry& e, std::int64_t now);
+  void flush_when_due();
   void linger_read(conn& c);
   void refuse(dpdk::conn_id id);
+
+  // File bytes the stack references (the mmap sender): each entry is held
+  // until the peer acknowledged the last byte written from it, even past
+  // the connection's close (tcp::close keeps the id until then).
+  // Each is also a reference in page_guard's table, so that a page the
+  // file loses while the stack references it reads as zeros that are
+  // never sent, instead of killing the process.
+  class held {
+   public:
+    held(file_ref f, std::uint64_t end) : file_(std::move(f)), end_(end) {}
+    held(held&& o) noexcept : file_(std::move(o.file_)), end_(o.end_) {}
+    held& operator=(held&& o) noexcept;
+    ~held();
+    held(const held&) = delete;
+    held& operator=(const held&) = delete;
+    // Registers the mapping with page_guard; false when its table is full.
+    bool guard() noexcept;
+    const file_ref& file() const noexcept { return file_; }
+    std::uint64_t end() const noexcept { return end_; }
+    void extend(std::uint64_t end) noexcept { end_ = end; }
+
+   private:
+    file_ref file_;
+    std::uint64_t end_;  // tcp::written() after its last byte
+  };
+  // Makes sure `f` is held for connection `id` up to what it has written;
+  // false when it cannot be guarded (the sender copies instead).
+  bool hold(dpdk::conn_id id, const file_ref& f);
+  void let_go(dpdk::conn_id id);
+  // A referenced page was lost (page_guard): the frames queued may hold
+  // its zeros and are dropped, every connection that references a range
+  // that lost a page is reset, and its cache entry is opened anew.
+  void recover_from_lost_pages();
+  void abort_conn(dpdk::conn_id id);
 
   worker_context ctx_;
   const config& cfg_;
@@ -80,8 +122,11 @@ class dpdk_engine final : public engine {
   std::unique_ptr<dpdk::tcp> tcp_;
   body_sender sender_;
   conn_driver<dpdk_engine, conn, body_sender> driver_;
-  std::vector<conn*> by_id_;  // the driver's connection for each TCP id
+  std::vector<conn*> by_id_;             // the driver's connection for each TCP id
+  std::vector<std::vector<held>> held_;  // by TCP id
   std::vector<dpdk::tcp_event_entry> events_;
+  // When the oldest frame still queued was queued (µs), or -1: none is.
+  std::int64_t queued_since_us_ = -1;
   std::atomic<bool> stop_requested_{false};
 };
 

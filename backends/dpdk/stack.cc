@@ -139,7 +139,6 @@ std::size_t stack::poll() {
     }
   }
   sys_check_timeouts();
-  dev_.flush();
   return n;
 }
 

@@ -31,8 +31,9 @@ class stack {
   stack& operator=(const stack&) = delete;
 
   // One turn of the poll loop: a burst of received frames into lwIP (which
-  // calls the TCP callbacks), the timers that are due, then the queued
-  // frames out in one burst. Returns the frames received.
+  // calls the TCP callbacks), then the timers that are due. Returns the
+  // frames received. What lwIP sent waits in the device's queue: the
+  // caller flushes it when it chooses (at once, or batched).
   std::size_t poll();
 
   device& dev() noexcept { return dev_; }

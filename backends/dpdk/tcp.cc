@@ -270,15 +270,31 @@ void tcp::shutdown_write(conn_id id) {
   if (tcp_pcb* pcb = p_->slots[id].pcb) tcp_shutdown(pcb, 0, 1);
 }
 
-void tcp::close(conn_id id) {
+bool tcp::close(conn_id id, bool keep) {
   impl::slot& s = p_->slots[id];
-  if (tcp_pcb* pcb = s.pcb) {
-    impl::detach(pcb);
-    // Closing with input unread sends RST, as the kernel does; the engine
-    // lingers first when that would cut a reply short.
-    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);  // no memory for the FIN
+  tcp_pcb* pcb = s.pcb;
+  if (pcb == nullptr) {
+    p_->free_slot(id);
+    return false;
   }
-  p_->free_slot(id);
+  // Closing with input unread sends RST, as the kernel does (the engine
+  // lingers first when that would cut a reply short); lwIP would free the
+  // pcb inside tcp_close then, so it is aborted here, knowingly.
+  keep = keep && s.in == nullptr && s.acked < s.written;
+  if (keep) {
+    // Only acknowledgements and the end matter now: late input is dropped
+    // by lwIP's own null receiver.
+    tcp_recv(pcb, nullptr);
+  } else {
+    impl::detach(pcb);
+  }
+  if (s.in != nullptr || tcp_close(pcb) != ERR_OK) {  // or no memory for the FIN
+    impl::detach(pcb);
+    tcp_abort(pcb);
+    keep = false;
+  }
+  if (!keep) p_->free_slot(id);
+  return keep;
 }
 
 void tcp::abort(conn_id id) {

@@ -82,11 +82,17 @@ class tcp {
   // FIN after what is queued; reading goes on (a lingering close).
   void shutdown_write(conn_id id);
   // Graceful close: FIN after what is queued, then lwIP finishes the
-  // handshake alone. The id is free at once (queued input is dropped).
-  void close(conn_id id);
+  // handshake alone; with input unread, RST instead (as the kernel does).
+  // The id is free at once, unless `keep` and bytes written by reference
+  // are not all acknowledged: then close() returns true, the id stays
+  // reserved, `writable` (acked() moved) and `gone` keep coming for it,
+  // and the caller release()s it once acked() reaches written() or it is
+  // gone, keeping the referenced bytes alive until then.
+  bool close(conn_id id, bool keep);
   // RST now; the id is free at once.
   void abort(conn_id id);
-  // Frees the id of a connection that is `gone`.
+  // Frees the id of a connection that is `gone`, or of a closed one kept
+  // until acknowledged.
   void release(conn_id id);
 
   std::size_t live() const noexcept;

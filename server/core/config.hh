@@ -83,6 +83,7 @@ struct config {
       bool huge_pages = false;   // false: EAL on plain memory (--no-huge)
       unsigned memory_mb = 256;  // with plain memory: how much EAL takes
       std::string eal_args;      // more EAL arguments, separated by spaces
+      unsigned tx_delay_us = 0;  // frames wait up to this long to leave together; 0: at once
     } dpdk;
   } io;
 

@@ -162,7 +162,7 @@ lookup_result file_cache::lookup_locked(std::string_view rel, std::int64_t now_m
   if (it != map_.end()) {
     node& n = it->second;
     lru_.splice(lru_.begin(), lru_, n.lru);
-    if (now_ms - n.file->checked_ms < revalidate_ms_) return {0, n.file};
+    if (!n.file->damaged && now_ms - n.file->checked_ms < revalidate_ms_) return {0, n.file};
     // Stale: open again and keep the old entry only if it is the same file,
     // unchanged, so a reply in flight and a new one agree on its bytes.
     lookup_result fresh = open_or_evict(it->first, now_ms, true);
@@ -177,8 +177,8 @@ lookup_result file_cache::lookup_locked(std::string_view rel, std::int64_t now_m
     }
     cached_file& o = *n.file;
     const cached_file& f = *fresh.file;
-    if (o.dev == f.dev && o.ino == f.ino && o.size == f.size && o.mtime_sec == f.mtime_sec &&
-        o.mtime_nsec == f.mtime_nsec) {
+    if (!o.damaged && o.dev == f.dev && o.ino == f.ino && o.size == f.size &&
+        o.mtime_sec == f.mtime_sec && o.mtime_nsec == f.mtime_nsec) {
       o.checked_ms = now_ms;
       o.siblings_known = 0;  // looked for again, so one added since is found
       return {0, n.file};

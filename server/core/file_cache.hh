@@ -73,6 +73,10 @@ class cached_file {
   // found, since this entry was last (re)validated. Kept in padding.
   std::uint8_t siblings_known = 0;
   std::uint8_t siblings_present = 0;
+  // The mapping lost pages under a reader that could not stop (the dpdk
+  // engine's stack, backends/dpdk/page_guard.hh): never served again, the
+  // next lookup opens the file anew.
+  bool damaged = false;
   std::string etag;             // "\"<inode>-<mtime s>.<ns>-<size>\"" in hex, quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
   std::string_view mime;

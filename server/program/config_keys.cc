@@ -586,6 +586,12 @@ const std::vector<key_spec>& key_table() {
                               [](const std::string&) { return true; },
                               [](auto& c) -> auto& { return c.io.dpdk.eal_args; }),
                           "passed to EAL after the engine's own (e.g. \"--lcores=0@1\")"));
+    t.push_back(with_note(integer_key(
+                              "io.dpdk", "tx_delay_us", 0, 10000,
+                              [](auto& c) -> auto& { return c.io.dpdk.tx_delay_us; }),
+                          "microseconds a frame may wait for others to leave with it in one "
+                          "burst (one transmit kick per burst on af_xdp and af_packet); 0 sends "
+                          "at the end of each turn of the poll loop"));
     t.push_back(with_note(admin_listen_key(),
                           "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
     t.push_back(

@@ -99,7 +99,7 @@ struct server {
     }
     tcp.output(id);
     if (c.peer_done && c.head_left == 0 && c.body_at == c.body_end) {
-      tcp.close(id);
+      tcp.close(id, false);
       c = conn{};
     }
   }
