@@ -32,7 +32,7 @@ from .measure import PerfStat
 COPY_RE = re.compile(
     r"copy_user|rep_movs|rep_stos_alternative|memcpy|memmove|copy_page|skb_copy|"
     r"copy_to_user|copy_from_user|_copy_to_iter|_copy_from_iter|copy_mc|copyout|copyin|"
-    r"csum_partial_copy|csum_and_copy|copy_splice_read|filemap_copy|__memcpy")
+    r"csum_partial_copy|csum_and_copy|chksum_copy|copy_splice_read|filemap_copy|__memcpy")
 LINE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)%\s+\[(.)\]\s+(.+?)\s*$")
 SAMPLES_RE = re.compile(r"^# Samples: (\S+)\s+of event '([^']+)'", re.M)
 SAMPLE_FREQ = 999  # Hz: not a multiple of the 100 Hz tick, so no lock-step with it
