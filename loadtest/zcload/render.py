@@ -152,6 +152,8 @@ def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not groups:  # interrupted before the first run ended
+        return []
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "zcload",
                          "font.size": 8, "axes.titlesize": 9})
     titles = {f[0]: f[2] for f in FIGURES}

@@ -186,3 +186,12 @@ def test_sweep_report(tmp_path):
 def test_one_size_draws_no_size_chart(tmp_path):
     pytest.importorskip("matplotlib")
     assert render.render_size_charts(aggregate.aggregate(runs()), str(tmp_path)) == []
+
+
+def test_no_run_at_all(tmp_path):
+    """Interrupted before the first run ended: the files are written all the
+    same, without charts."""
+    pytest.importorskip("matplotlib")
+    doc = {**sweep_doc(), "runs": []}
+    out = render.write_all(doc, str(tmp_path))
+    assert out["charts"] == [] and (tmp_path / "report.html").exists()
