@@ -267,6 +267,7 @@ class Harness:
         """Starts the engine once in a namespace pair of its own: "" if it
         came up, else why not (the kernel refused an AF_XDP socket...). Any
         other failure is left to the runs, which record it."""
+        print(f"checking that {backend.label} starts over a veth ...", flush=True)
         probe_dir = os.path.join(self.out, "runs", "probe-" + backend.label.replace("/", "-"))
         os.makedirs(probe_dir, exist_ok=True)
         os.makedirs(self.root, exist_ok=True)
@@ -302,13 +303,15 @@ class Harness:
             # a fresh namespace pair for every run, as a fresh server: no
             # neighbour entry, socket or XDP program is left from the last
             with netns.Pair(self.netns_tag) as pair:
-                if backend.is_peer or backend.engine not in servers.OWN_STACK_ENGINES:
+                kernel = backend.is_peer or backend.engine not in servers.OWN_STACK_ENGINES
+                if kernel:
                     pair.address_server()
                     if self.args.veth_tx_off:
                         pair.server_tx_off()
-                if not self.veth_offloads:
+                # the offloads as a kernel server had them, if one runs here
+                if self.veth_offloads is None or (kernel and not self.veth_offloads["kernel"]):
                     self.veth_offloads = {"server": pair.offloads("server"),
-                                          "client": pair.offloads("client")}
+                                          "client": pair.offloads("client"), "kernel": kernel}
                 return self._run_one(backend, peers, size, path, conns, rep, run_dir, name,
                                      pair)
         return self._run_one(backend, peers, size, path, conns, rep, run_dir, name, None)
@@ -374,7 +377,7 @@ class Harness:
             server=backend.server, engine=backend.engine, sender=backend.sender,
             label=backend.label, file_size=size, connections=conns, repeat=rep, wrk=wrk_data,
             perf=perf_counts, cpu_ticks=ticks, clk_tck=measure.CLK_TCK, zc=zc, error=error,
-            path=pair and "veth" or "loopback", softirq_us=softirq)
+            path="loopback" if pair is None else "veth", softirq_us=softirq)
         if prof is not None:
             rec["profile"] = prof
         return rec
@@ -484,8 +487,9 @@ class Harness:
         finally:
             procs.kill_all()
 
-        if doc["veth"] is not None:
-            doc["veth"]["offloads"] = self.veth_offloads
+        if doc["veth"] is not None and self.veth_offloads is not None:
+            doc["veth"]["offloads"] = {k: v for k, v in self.veth_offloads.items()
+                                       if k != "kernel"}
         doc["elapsed_s"] = round(time.monotonic() - started, 1)
         doc["machine"]["load_average_at_end"] = load_average()
         doc["machine"]["cpu_busy_percent_at_end"] = cpu_busy_percent()
