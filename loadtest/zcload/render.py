@@ -358,15 +358,19 @@ def crossover_text(groups: list[dict]) -> list[str]:
 
 
 SIZE_NOTE = (
-    "Over loopback and a veth the kernel copies the pages of sendfile, splice and send_zc "
-    "replies on local delivery to the client's socket, so their CPU here includes a copy of "
-    "the body that a real NIC, reading the pages by DMA, would not make; send_zc's saving "
-    "(no copy at send time, paid for with a completion per send and pinned pages) shows fully "
-    "only there, from the size where the copy it saves costs more than that completion. The "
-    "copied-bytes chart counts copies through user space (zcserve's /stats): read_write and "
-    "readv_writev copy the body twice (pread in, write out), mmap once, sendfile and splice "
-    "never, send_zc only a small body, which it sends with the head; the dpdk engine's pread is counted, its copies into lwIP and into the "
-    "frames are user-space memcpy and are not (--perf-record shows them).")
+    "sendfile and splice hand page-cache pages to the socket by reference on every path; "
+    "over loopback and a veth the body is then copied once, by wrk's recv, on wrk's CPU. "
+    "send_zc's pages are another matter: the kernel copies them as it delivers them to a "
+    "local socket (user pages sent with MSG_ZEROCOPY may not sit in a receive queue), in "
+    "softirq on the server's CPU, so over loopback and a veth send_zc pays the copy it exists "
+    "to save, plus its completion per send. On a real NIC the device reads the pages by DMA: "
+    "that is where send_zc pays, from the size where the copy it saves costs more than the "
+    "completion and the pinning of the pages. The copied-bytes chart counts copies through "
+    "user space (zcserve's /stats): read_write and readv_writev copy the body twice (pread "
+    "in, write out), mmap once, sendfile and splice never, send_zc only a small body, which "
+    "it sends with the head; the dpdk engine's pread is counted, its copies into lwIP and "
+    "into the frames are user-space memcpy and are not (--perf-record shows them)."
+)
 
 
 # ---------------------------------------------------------------- profiles
