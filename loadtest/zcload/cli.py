@@ -103,10 +103,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "figure is over the same path) or 'both'. The dpdk engine always runs "
                          "over the veth. Namespaces need root")
     ap.add_argument("--veth-tx-off", action="store_true",
-                    help="on the veth path, turn TX checksum offload (and with it TSO/GSO) off "
-                         "on the server's end too, so kernel servers send MTU-sized frames "
-                         "checksummed in software like dpdk's lwIP (it is always off on the "
-                         "client's end, which the dpdk engine needs)")
+                    help="on the veth path, turn TX checksum offload (and with it TSO) off "
+                         "on the server's end too, so kernel servers checksum every frame in "
+                         "software like dpdk's lwIP (GSO still segments late, in software); "
+                         "it is always off on the client's end, which the dpdk engine needs")
     ap.add_argument("--perf-record", action="store_true",
                     help="profile each backend: after repeat 1's measured window, perf record "
                          "-g on the server during a separate wrk load (the counted figures are "
@@ -163,9 +163,10 @@ def veth_text(server_tx_off: bool) -> str:
             f"end for its run), wrk in namespace <tag>-c ({netns.CLIENT_ADDR}); a fresh "
             f"namespace pair for every run. TX checksum offload is off on the client's end "
             f"(the dpdk engine needs it)"
-            + (" and on the server's end too (--veth-tx-off: kernel servers send MTU-sized "
-               "frames, checksummed in software, like lwIP)." if server_tx_off else
-               "; the server's end keeps the kernel's offloads (TSO, GSO), which a kernel "
+            + (" and on the server's end too (--veth-tx-off: with it TSO, so kernel servers "
+               "checksum every frame in software, like lwIP; GSO still segments late, in "
+               "software)." if server_tx_off else
+               "; the server's end keeps the kernel's offloads (checksum, TSO), which a kernel "
                "server has and lwIP does not."))
 
 

@@ -138,9 +138,11 @@ class Pair:
         self.server_addressed = True
 
     def server_tx_off(self) -> None:
-        """TX checksum offload (and so TSO/GSO, which depend on it) off on the
-        server end too: the kernel then makes MTU-sized frames with their
-        checksums in software, as the dpdk engine's lwIP does."""
+        """TX checksum offload off on the server end too, and with it TCP
+        segmentation offload (which needs it): the kernel checksums every
+        frame in software, as the dpdk engine's lwIP does. GSO stays on: the
+        kernel still cuts its large segments into frames late, in software,
+        at the device."""
         run("ip", "netns", "exec", self.server_ns, "ethtool", "-K", self.server_if, "tx", "off")
 
     def offloads(self, side: str) -> dict[str, str]:
@@ -152,7 +154,9 @@ class Pair:
         out = {}
         for line in p.stdout.splitlines():
             key, _, value = line.strip().partition(": ")
-            if key in ("tx-checksumming", "tcp-segmentation-offload",
+            # tx-tcp-segmentation itself: the "tcp-segmentation-offload"
+            # summary stays "on" while any TCP segmentation feature is
+            if key in ("tx-checksumming", "tx-tcp-segmentation",
                        "generic-segmentation-offload", "generic-receive-offload"):
                 out[key] = value.split()[0] if value else ""
         return out
