@@ -55,3 +55,33 @@ def test_wrk_runs_in_the_client_namespace():
 def test_peer_config_on_the_veth(tmp_path):
     conf = servers.write_peer_config("nginx", "/www", 80, str(tmp_path), netns.SERVER_ADDR)
     assert "listen 198.18.0.1:80 " in open(conf).read()
+
+
+class FakePair:
+    """A Pair that runs its server in this namespace, for a server that
+    never gets as far as the network."""
+    server_ns, client_ns, server_if = "zhfake-s", "zhfake-c", "zhfakes"
+
+    def in_server(self, *args):
+        return list(args)
+
+
+def test_no_xdp_is_unavailable_not_failed(tmp_path):
+    """When DPDK cannot probe net_af_xdp (the kernel refuses an AF_XDP
+    socket), starting the engine raises Unavailable with DPDK's words, so
+    the harness reports the backend skipped, not failed."""
+    fake = tmp_path / "zcserve"
+    fake.write_text("#!/bin/sh\n"
+                    "echo 'EAL: Driver cannot attach the device (net_af_xdp0)' >&2\n"
+                    "echo 'zcserve: dpdk: device net_af_xdp0 did not probe: "
+                    "Operation not permitted' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(servers.Unavailable, match="net_af_xdp is unavailable here: .*did not "
+                                                  "probe: Operation not permitted"):
+        servers.start_zcserve(str(fake), servers.Backend("zcserve", "dpdk", "read_write"),
+                              str(tmp_path), str(tmp_path), None, pair=FakePair())
+    fake.write_text("#!/bin/sh\necho 'zcserve: bad root' >&2\nexit 2\n")
+    with pytest.raises(RuntimeError) as e:
+        servers.start_zcserve(str(fake), servers.Backend("zcserve", "dpdk", "read_write"),
+                              str(tmp_path), str(tmp_path), None, pair=FakePair())
+    assert not isinstance(e.value, servers.Unavailable) and "bad root" in str(e.value)
