@@ -86,8 +86,8 @@ POLL_MARK = "†"
 POLL_NOTE = (f"{POLL_MARK} The dpdk engine's worker polls without ever sleeping: it uses 100% "
              f"of its CPU whether busy or idle, so its CPU per request is that whole CPU "
              f"divided by the requests served. It falls as the load rises and says nothing of "
-             f"the work per request at a light load. Its server CPU % is 100 by construction, less only "
-             f"where other tasks took its CPU from it.")
+             f"the work per request at a light load. Its server CPU % is 100 by construction, "
+             f"less only where other tasks took its CPU from it.")
 
 
 def table_rows(groups: list[dict]) -> tuple[list[str], list[list[str]]]:
