@@ -31,6 +31,10 @@ FIGURES = [
 ]
 FIGURE_KEYS = [f[0] for f in FIGURES]
 
+# Engines whose worker polls without ever sleeping: 100% of a CPU, busy or
+# idle, so their CPU per request is that CPU over the requests served.
+POLLING_ENGINES = frozenset({"dpdk"})
+
 
 def _per(value, requests):
     if value is None or not requests:
@@ -41,11 +45,15 @@ def _per(value, requests):
 def build_record(*, server: str, engine: str, sender: str, label: str, file_size: int,
                  connections: int, repeat: int, wrk: dict | None, perf: dict | None,
                  cpu_ticks: int | None, clk_tck: int, zc: dict | None,
-                 error: str | None = None) -> dict:
+                 error: str | None = None, path: str = "loopback",
+                 softirq_us: dict | None = None) -> dict:
     """One run's record from what was measured. wrk is wrk.parse_output's
     dict, perf is measure.parse_perf_csv's, cpu_ticks the utime+stime
     difference, zc is measure.stats_delta's (None for a peer). error is a
-    failure the harness met (server did not start, wrk crashed...)."""
+    failure the harness met (server did not start, wrk crashed...). path is
+    where the server listened ("loopback" or "veth"); softirq_us the softirq
+    time on the server's and wrk's CPUs over the window ({"server_cpu",
+    "client_cpu"}, from /proc/stat), when they were pinned."""
     wrk = wrk or {}
     requests = int(wrk.get("requests") or 0)
     errors = dict(wrk.get("errors") or {})
@@ -73,6 +81,9 @@ def build_record(*, server: str, engine: str, sender: str, label: str, file_size
         "engine": engine,
         "sender": sender,
         "label": label,
+        "path": path,
+        # the worker polls without sleeping: its CPU is 100% busy or idle
+        "polling": engine in POLLING_ENGINES and server == "zcserve",
         "file_size": file_size,
         "connections": connections,
         "repeat": repeat,
@@ -109,6 +120,10 @@ def build_record(*, server: str, engine: str, sender: str, label: str, file_size
                                                  key=lambda kv: -kv[1])}
                                          if zc and zc["requests"] else None),
         "server_requests": zc["requests"] if zc else None,
+        # softirq time on each pinned CPU, per request: TCP receive and veth
+        # delivery run there in whatever task is current (see docs/measuring.md)
+        "softirq_us_per_request_server_cpu": _per((softirq_us or {}).get("server_cpu"), requests),
+        "softirq_us_per_request_client_cpu": _per((softirq_us or {}).get("client_cpu"), requests),
         "errors": errors,
         "failed": bool(reasons),
         "failure": "; ".join(reasons) or None,
@@ -131,7 +146,7 @@ def summarise(values: list[float | None]) -> Stat | None:
     return Stat(statistics.median(vals), min(vals), max(vals), len(vals))
 
 
-GROUP_FIELDS = ("server", "engine", "sender", "label", "file_size", "connections")
+GROUP_FIELDS = ("server", "engine", "sender", "label", "path", "file_size", "connections")
 
 
 def aggregate(records: list[dict]) -> list[dict]:
@@ -140,6 +155,7 @@ def aggregate(records: list[dict]) -> list[dict]:
     spread over the runs that did not fail."""
     groups: dict[tuple, dict] = {}
     for rec in records:
+        rec.setdefault("path", "loopback")  # results.json from before paths
         key = tuple(rec[f] for f in GROUP_FIELDS)
         g = groups.setdefault(key, {**{f: rec[f] for f in GROUP_FIELDS},
                                     "runs": 0, "failed_runs": 0, "failures": [], "_ok": []})
@@ -153,6 +169,7 @@ def aggregate(records: list[dict]) -> list[dict]:
     for g in groups.values():
         ok = g.pop("_ok")
         g["ok_runs"] = len(ok)
+        g["polling"] = g["engine"] in POLLING_ENGINES and g["server"] == "zcserve"
         g["figures"] = {}
         for key in FIGURE_KEYS:
             s = summarise([r.get(key) for r in ok])
@@ -160,6 +177,13 @@ def aggregate(records: list[dict]) -> list[dict]:
                                  {"median": s.median, "min": s.low, "max": s.high, "n": s.n})
         out.append(g)
     return out
+
+
+def display_label(group: dict) -> str:
+    """The backend as tables and charts name it: its label, with the path
+    when it is not loopback."""
+    return group["label"] if group.get("path", "loopback") == "loopback" \
+        else f"{group['label']} (veth)"
 
 
 def median_of(group: dict, key: str) -> float | None:

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from . import aggregate, measure, procs, render, servers, syscall_cost, tree, wrk
+from . import aggregate, measure, netns, procs, profile, render, servers, syscall_cost, tree, wrk
 from .machine import cpu_busy_percent, load_average, machine_info, tool_version
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,12 +36,22 @@ DEFAULTS = {"sizes": "1k,64k,1m", "connections": "64", "duration": 5.0, "warmup"
 # usable zcserve backend and every installed peer in well under 2 minutes on
 # a 2-CPU machine (about 3.5 s a run with start, warm-up and stop).
 QUICK = {"sizes": "1k", "connections": "64", "duration": 2.0, "warmup": 1.0, "repeats": 1}
+# --sweep: file sizes from a small page to a large download, a factor of 4
+# apart, for the charts of CPU and copies per request against file size
+SWEEP = "1k,4k,16k,64k,256k,1m,4m"
+PATHS = ("loopback", "veth", "both")
+# the network namespaces of the veth path: zh<harness pid>-s and -c
+NETNS_PREFIX = "zh"
 
 EPILOG = """\
 examples:
   loadtest/run --quick                      every backend and peer, 1 KiB, ~1 minute
   loadtest/run --sizes 1k,64k --repeats 2   the full comparison, two sizes
   loadtest/run --backends epoll/sendfile,epoll/splice --no-peers --connections 16,64,256
+  loadtest/run --sweep --no-peers           CPU and copies per request from 1 KiB to 4 MiB
+  loadtest/run --backends dpdk/read_write,epoll/sendfile --path veth --quick
+                                            dpdk beside epoll, both over the same veth (root)
+  loadtest/run --quick --perf-record        a profile of each backend, copy functions first
 
 Output in --out: results.json, results.csv, results.md, charts/*.png|svg and
 report.html (one page, readable offline). Figures and their sources: see
@@ -59,6 +69,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="the syscall_cost benchmark (default: beside zcserve, "
                          "build/loadtest/syscall_cost); 'off' to skip")
     ap.add_argument("--sizes", help=f"file sizes, comma-separated (default {DEFAULTS['sizes']})")
+    ap.add_argument("--sweep", action="store_true",
+                    help=f"the size sweep: --sizes {SWEEP}, with charts of CPU and copied bytes "
+                         f"per request against file size")
     ap.add_argument("--connections",
                     help=f"wrk connections; several values sweep (default {DEFAULTS['connections']})")
     ap.add_argument("--duration", type=float, help=f"seconds of measured load per run, whole seconds "
@@ -83,7 +96,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "results.json (after a change to the rendering)")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the server and wrk to separate CPUs")
+    ap.add_argument("--path", choices=PATHS, default="loopback",
+                    help="where the kernel's servers listen: 'loopback' (127.0.0.1, the "
+                         "default), 'veth' (198.18.0.1 on a veth between two network "
+                         "namespaces, wrk in the other: the dpdk engine's path, so every "
+                         "figure is over the same path) or 'both'. The dpdk engine always runs "
+                         "over the veth. Namespaces need root")
+    ap.add_argument("--veth-tx-off", action="store_true",
+                    help="on the veth path, turn TX checksum offload (and with it TSO) off "
+                         "on the server's end too, so kernel servers checksum every frame in "
+                         "software like dpdk's lwIP (GSO still segments late, in software); "
+                         "it is always off on the client's end, which the dpdk engine needs")
+    ap.add_argument("--perf-record", action="store_true",
+                    help="profile each backend: after repeat 1's measured window, perf record "
+                         "-g on the server during a separate wrk load (the counted figures are "
+                         "untouched); profiles/<backend>-<size>.data and the top functions, "
+                         "copy functions first, in the report")
+    ap.add_argument("--perf-record-seconds", type=float, default=2.0, metavar="S",
+                    help="seconds of the profiled load (default 2)")
+    ap.add_argument("--profile-top", type=int, default=12, metavar="N",
+                    help="functions listed per profile besides the copy functions (default 12)")
     args = ap.parse_args(argv)
+    if args.sweep:
+        if args.sizes is not None:
+            ap.error("--sweep sets the sizes: give --sweep or --sizes, not both")
+        args.sizes = SWEEP
     preset = QUICK if args.quick else DEFAULTS
     for key, value in preset.items():
         if getattr(args, key) is None:
@@ -119,6 +156,20 @@ def progress_line(i: int, n: int, label: str, size: int, conns: int, rep: int, r
             f"— about {fmt_duration(left_s)} left")
 
 
+def veth_text(server_tx_off: bool) -> str:
+    return (f"Over the veth: the server in network namespace <tag>-s on "
+            f"{netns.SERVER_ADDR}:{servers.VETH_PORT} (the dpdk engine's own stack on the bare "
+            f"veth end through net_af_xdp; a kernel server on that address, given to the veth "
+            f"end for its run), wrk in namespace <tag>-c ({netns.CLIENT_ADDR}); a fresh "
+            f"namespace pair for every run. TX checksum offload is off on the client's end "
+            f"(the dpdk engine needs it)"
+            + (" and on the server's end too (--veth-tx-off: with it TSO, so kernel servers "
+               "checksum every frame in software, like lwIP; GSO still segments late, in "
+               "software)." if server_tx_off else
+               "; the server's end keeps the kernel's offloads (checksum, TSO), which a kernel "
+               "server has and lwIP does not."))
+
+
 def zcserve_build_type(zcserve: str) -> str | None:
     """CMAKE_BUILD_TYPE from the CMakeCache.txt beside the binary, if any."""
     cache = os.path.join(os.path.dirname(os.path.abspath(zcserve)), "CMakeCache.txt")
@@ -137,6 +188,9 @@ class Harness:
             REPO, "out", "loadtest-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
         self.root = os.path.join(self.out, "www")
         self.records: list[dict] = []
+        self.skipped: list[dict] = []  # backends that cannot run here, with the reason
+        self.netns_tag = f"{NETNS_PREFIX}{os.getpid()}"
+        self.veth_offloads: dict | None = None
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) >= 2 and not args.no_pin:
             self.server_cpu, self.client_cpu = cpus[0], cpus[1]
@@ -188,48 +242,129 @@ class Harness:
                                  f"{servers.PEERS[name]['package']}): skipped")
         return backends, peers, notes
 
+    def plan_paths(self, backends: list[servers.Backend]) -> list[tuple[servers.Backend, str]]:
+        """Each backend with the path(s) it runs on. An engine with its own
+        stack runs over the veth only, and is skipped (with the reason) when
+        namespaces or XDP are not to be had; --path veth or both without
+        root is an error, since it was asked for."""
+        why_not = netns.unavailable()
+        if why_not and self.args.path != "loopback":
+            raise SystemExit(f"loadtest/run: --path {self.args.path}: {why_not}")
+        out = []
+        for b in backends:
+            if b.engine in servers.OWN_STACK_ENGINES and not b.is_peer:
+                reason = why_not or self.dpdk_unavailable(b)
+                if reason:
+                    self.skipped.append({"backend": b.label, "reason": reason})
+                    continue
+                out.append((b, "veth"))
+            elif self.args.path == "both":
+                out += [(b, "loopback"), (b, "veth")]
+            else:
+                out.append((b, self.args.path))
+        return out
+
+    def dpdk_unavailable(self, backend: servers.Backend) -> str:
+        """Starts the engine once in a namespace pair of its own: "" if it
+        came up, else why not (the kernel refused an AF_XDP socket...). Any
+        other failure is left to the runs, which record it."""
+        print(f"checking that {backend.label} starts over a veth ...", flush=True)
+        probe_dir = os.path.join(self.out, "runs", "probe-" + backend.label.replace("/", "-"))
+        os.makedirs(probe_dir, exist_ok=True)
+        os.makedirs(self.root, exist_ok=True)
+        try:
+            with netns.Pair(self.netns_tag) as pair:
+                running = servers.start_zcserve(self.args.zcserve, backend, self.root, probe_dir,
+                                                None, self.args.zc_set, pair=pair)
+                running.stop()
+        except servers.Unavailable as e:
+            return str(e)
+        except Exception:
+            return ""
+        return ""
+
     # -------------------------------------------------------------- one run
 
+    def run_name(self, backend: servers.Backend, where: str, size: int) -> str:
+        """'epoll-sendfile-1k', '-veth' added for a kernel server on the veth
+        path (dpdk has no other path)."""
+        name = f"{backend.label.replace('/', '-')}-{tree.size_label(size)}"
+        if where == "veth" and backend.engine not in servers.OWN_STACK_ENGINES:
+            name += "-veth"
+        return name
+
     def run_one(self, backend: servers.Backend, peers: dict[str, str], size: int, path: str,
-                conns: int, rep: int) -> dict:
-        run_dir = os.path.join(self.out, "runs", f"{backend.label.replace('/', '-')}"
-                                                 f"-{tree.size_label(size)}-c{conns}-r{rep}")
+                conns: int, rep: int, where: str = "loopback") -> dict:
+        name = self.run_name(backend, where, size)
+        run_dir = os.path.join(self.out, "runs", f"{name}-c{conns}-r{rep}")
         os.makedirs(run_dir, exist_ok=True)
-        wrk_data = perf_counts = zc = ticks = None
+        if len(self.args.conn_list) > 1:
+            name += f"-c{conns}"
+        if where == "veth":
+            # a fresh namespace pair for every run, as a fresh server: no
+            # neighbour entry, socket or XDP program is left from the last
+            with netns.Pair(self.netns_tag) as pair:
+                kernel = backend.is_peer or backend.engine not in servers.OWN_STACK_ENGINES
+                if kernel:
+                    pair.address_server()
+                    if self.args.veth_tx_off:
+                        pair.server_tx_off()
+                # the offloads as a kernel server had them, if one runs here
+                if self.veth_offloads is None or (kernel and not self.veth_offloads["kernel"]):
+                    self.veth_offloads = {"server": pair.offloads("server"),
+                                          "client": pair.offloads("client"), "kernel": kernel}
+                return self._run_one(backend, peers, size, path, conns, rep, run_dir, name,
+                                     pair)
+        return self._run_one(backend, peers, size, path, conns, rep, run_dir, name, None)
+
+    def _run_one(self, backend, peers, size, path, conns, rep, run_dir, name, pair) -> dict:
+        wrk_data = perf_counts = zc = ticks = softirq = prof = None
         error = None
         running = None
         try:
             if backend.is_peer:
                 running = servers.start_peer(backend.server, peers[backend.server], self.root,
-                                             run_dir, self.server_cpu)
+                                             run_dir, self.server_cpu, pair=pair)
             else:
                 running = servers.start_zcserve(self.args.zcserve, backend, self.root, run_dir,
-                                                self.server_cpu, self.args.zc_set)
+                                                self.server_cpu, self.args.zc_set, pair=pair)
             servers.verify(running, self.root, {size: path})
-            url = f"http://127.0.0.1:{running.port}{path}"
+            url = f"http://{running.host}:{running.port}{path}"
             if self.args.warmup > 0:
-                warm, _ = wrk.run(url, conns, self.args.warmup, self.client_cpu)
+                warm, _ = wrk.run(url, conns, self.args.warmup, self.client_cpu,
+                                  running.client_ns)
                 if warm["error_total"]:
                     raise RuntimeError(f"errors during warm-up: {warm['errors']}")
             with measure.PerfStat(running.pid) as perf:
                 # /stats and /proc are read outside perf's window, so the
                 # reads themselves are not counted as the server's work.
-                before = measure.read_stats(running.admin_port) if running.admin_port else None
+                before = (measure.read_stats(running.admin_port, ns=running.admin_ns)
+                          if running.admin_port else None)
                 ticks_before = measure.cpu_ticks(running.pid)
+                cpus_before = measure.cpu_times()
                 perf.enable()
                 try:
-                    wrk_data, raw = wrk.run(url, conns, self.args.duration, self.client_cpu)
+                    wrk_data, raw = wrk.run(url, conns, self.args.duration, self.client_cpu,
+                                            running.client_ns)
                 finally:
                     perf.disable()
+                cpus_after = measure.cpu_times()
                 ticks = measure.cpu_ticks(running.pid) - ticks_before
-                after = measure.read_stats(running.admin_port) if running.admin_port else None
+                after = (measure.read_stats(running.admin_port, ns=running.admin_ns)
+                         if running.admin_port else None)
                 perf_counts = perf.result()
+            softirq = {"server_cpu": measure.softirq_delta_us(cpus_before, cpus_after,
+                                                              self.server_cpu),
+                       "client_cpu": measure.softirq_delta_us(cpus_before, cpus_after,
+                                                              self.client_cpu)}
             with open(os.path.join(run_dir, "wrk.txt"), "w") as f:
                 f.write(raw)
             with open(os.path.join(run_dir, "perf.json"), "w") as f:
                 json.dump(perf_counts, f)
             if before is not None:
                 zc = measure.stats_delta(before, after)
+            if self.args.perf_record and rep == 1 and running.alive():
+                prof = self.record_profile(running, url, conns, name)
             if not running.alive():
                 error = "the server exited during the run"
         except Exception as e:  # a failed run is recorded, the others go on
@@ -239,10 +374,31 @@ class Harness:
                 status = running.stop()
                 if not backend.is_peer and status != 0 and error is None:
                     error = f"zcserve exited with status {status}: {running.log_tail(5)}"
-        return aggregate.build_record(
+        rec = aggregate.build_record(
             server=backend.server, engine=backend.engine, sender=backend.sender,
             label=backend.label, file_size=size, connections=conns, repeat=rep, wrk=wrk_data,
-            perf=perf_counts, cpu_ticks=ticks, clk_tck=measure.CLK_TCK, zc=zc, error=error)
+            perf=perf_counts, cpu_ticks=ticks, clk_tck=measure.CLK_TCK, zc=zc, error=error,
+            path="loopback" if pair is None else "veth", softirq_us=softirq)
+        if prof is not None:
+            rec["profile"] = prof
+        return rec
+
+    def record_profile(self, running: servers.Running, url: str, conns: int, name: str) -> dict:
+        """perf record -g on the server during a wrk load of its own, after
+        the measured window: the profile never perturbs the counted figures.
+        A profile that fails is reported in the record, not as a failed run."""
+        os.makedirs(os.path.join(self.out, "profiles"), exist_ok=True)
+        rel = os.path.join("profiles", name + ".data")
+        try:
+            with profile.Record(running.pid, os.path.join(self.out, rel)):
+                wrk.run(url, conns, self.args.perf_record_seconds, self.client_cpu,
+                        running.client_ns)
+            text = profile.report(os.path.join(self.out, rel))
+            with open(os.path.join(self.out, "profiles", name + ".txt"), "w") as f:
+                f.write(text)
+            return profile.summarise(profile.parse_report(text), rel, self.args.profile_top)
+        except Exception as e:
+            return {"file": rel, "error": f"{type(e).__name__}: {e}"}
 
     # -------------------------------------------------------------- all runs
 
@@ -254,13 +410,22 @@ class Harness:
             print(f"warning: {args.zcserve} is a {build_type} build; figures from it say "
                   f"little (use Release or RelWithDebInfo)", file=sys.stderr)
         backends, peers, notes = self.plan_backends()
-        for n in notes:
-            print(f"note: {n}")
         os.makedirs(self.out, exist_ok=True)
         paths = tree.make_tree(self.root, args.size_list)
+        if not netns.unavailable():
+            for ns in netns.delete_stale(NETNS_PREFIX):
+                print(f"note: deleted network namespace {ns}, left by a harness that was killed")
+        placed = self.plan_paths(backends)
+        for sk in self.skipped:
+            notes.append(f"{sk['backend']} skipped: {sk['reason']}")
+        for n in notes:
+            print(f"note: {n}")
         machine = machine_info()
-        plan = [(rep, size, conns, b) for rep in range(1, args.repeats + 1)
-                for size in args.size_list for conns in args.conn_list for b in backends]
+        machine["irq_time_accounting"] = measure.irq_time_accounting()
+        plan = [(rep, size, conns, b, where) for rep in range(1, args.repeats + 1)
+                for size in args.size_list for conns in args.conn_list for b, where in placed]
+        on_veth = sorted({b.label for b, where in placed if where == "veth"},
+                         key=[b.label for b in backends].index)
         doc = {
             "command": " ".join(shlex.quote(a) for a in ["loadtest/run"] + argv),
             "machine": machine,
@@ -268,6 +433,9 @@ class Harness:
                         "duration_s": args.duration, "warmup_s": args.warmup,
                         "repeats": args.repeats, "quick": args.quick, "zcserve_set": args.zc_set,
                         "peers": sorted(peers), "backends": [b.label for b in backends],
+                        "path": args.path, "veth_tx_off": args.veth_tx_off,
+                        "sweep": args.sweep, "perf_record": args.perf_record,
+                        "perf_record_seconds": args.perf_record_seconds,
                         "out": self.out},
             "pinning": {"server_cpu": self.server_cpu, "client_cpu": self.client_cpu,
                         "text": self.pinning},
@@ -280,6 +448,11 @@ class Harness:
                                                  else [exe, "--version"])
                               for name, exe in peers.items()},
             "notes": notes,
+            "skipped": self.skipped,
+            "veth": ({"backends": on_veth, "server_addr": netns.SERVER_ADDR,
+                      "client_addr": netns.CLIENT_ADDR, "prefix": netns.PREFIX,
+                      "server_tx_off": args.veth_tx_off, "offloads": None,
+                      "text": veth_text(args.veth_tx_off)} if on_veth else None),
             "runs": self.records,
         }
         print(f"loadtest: {len(backends)} servers/backends x {len(args.size_list)} size(s) x "
@@ -293,13 +466,14 @@ class Harness:
         started = time.monotonic()
         per_run = args.warmup + args.duration + 1.5  # a guess until runs are timed
         try:
-            for i, (rep, size, conns, b) in enumerate(plan, 1):
+            for i, (rep, size, conns, b, where) in enumerate(plan, 1):
                 done = i - 1
                 if done:
                     per_run = (time.monotonic() - started) / done
-                print(progress_line(i, len(plan), b.label, size, conns, rep, args.repeats,
+                label = b.label + (" (veth)" if where == "veth" else "")
+                print(progress_line(i, len(plan), label, size, conns, rep, args.repeats,
                                     per_run * (len(plan) - done)), flush=True)
-                rec = self.run_one(b, peers, size, paths[size], conns, rep)
+                rec = self.run_one(b, peers, size, paths[size], conns, rep, where)
                 self.records.append(rec)
                 if rec["failed"]:
                     print(f"    FAILED: {rec['failure']}", flush=True)
@@ -314,6 +488,9 @@ class Harness:
         finally:
             procs.kill_all()
 
+        if doc["veth"] is not None and self.veth_offloads is not None:
+            doc["veth"]["offloads"] = {k: v for k, v in self.veth_offloads.items()
+                                       if k != "kernel"}
         doc["elapsed_s"] = round(time.monotonic() - started, 1)
         doc["machine"]["load_average_at_end"] = load_average()
         doc["machine"]["cpu_busy_percent_at_end"] = cpu_busy_percent()

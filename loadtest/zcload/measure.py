@@ -90,11 +90,13 @@ class PerfStat:
         # for perf, and perf's own opens find the other end present.
         self._ctl_fd = os.open(self.ctl, os.O_RDWR)
         self._ack_fd = os.open(self.ack, os.O_RDWR)
-        self.proc = procs.spawn(
-            ["perf", "stat", "-e", ",".join(self.events), "-x,", "-D", "-1",
-             "--control", f"fifo:{self.ctl},{self.ack}", "-p", str(self.pid), "-o", self.out],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = procs.spawn(self.command_line(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return self
+
+    def command_line(self) -> list[str]:
+        return ["perf", "stat", "-e", ",".join(self.events), "-x,", "-D", "-1",
+                "--control", f"fifo:{self.ctl},{self.ack}", "-p", str(self.pid), "-o", self.out]
 
     def _command(self, word: str, timeout: float = 10) -> None:
         os.write(self._ctl_fd, (word + "\n").encode())
@@ -183,11 +185,78 @@ def cpu_ticks(pid: int) -> int:
     return utime + stime
 
 
+def parse_proc_stat_cpus(text: str) -> dict[int, dict[str, int]]:
+    """Per-CPU times from /proc/stat, in clock ticks: {cpu: {user, nice,
+    system, idle, iowait, irq, softirq}}."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq")
+    out = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith("cpu") and fields[0][3:].isdigit():
+            out[int(fields[0][3:])] = dict(zip(names, map(int, fields[1:8])))
+    return out
+
+
+def cpu_times() -> dict[int, dict[str, int]]:
+    with open("/proc/stat") as f:
+        return parse_proc_stat_cpus(f.read())
+
+
+def softirq_delta_us(before: dict, after: dict, cpu: int | None) -> float | None:
+    """Softirq time on one CPU between two cpu_times() reads, in
+    microseconds. Where TCP receive processing and veth delivery land: on
+    the CPU that sent the packet, in whatever task was running there."""
+    if cpu is None or cpu not in before or cpu not in after:
+        return None
+    return (after[cpu]["softirq"] - before[cpu]["softirq"]) * 1e6 / CLK_TCK
+
+
+def irq_time_accounting() -> bool | None:
+    """Whether this kernel keeps softirq and irq time out of the task that
+    happened to be running (CONFIG_IRQ_TIME_ACCOUNTING); None if unknown.
+    Without it, a softirq tick is charged to that task's stime as well as
+    counted as softirq in /proc/stat."""
+    import gzip
+    import platform
+    texts = []
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            texts.append(f.read())
+    except OSError:
+        pass
+    try:
+        with open(f"/boot/config-{platform.release()}") as f:
+            texts.append(f.read())
+    except OSError:
+        pass
+    for text in texts:
+        if "CONFIG_IRQ_TIME_ACCOUNTING=y" in text:
+            return True
+        if "CONFIG_IRQ_TIME_ACCOUNTING is not set" in text:
+            return False
+    return None
+
+
 # ---------------------------------------------------------------- zcserve /stats
 
-def read_stats(admin_port: int, timeout: float = 10) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats", timeout=timeout) as r:
-        return json.load(r)
+def read_stats(admin_port: int, timeout: float = 10, ns: str | None = None) -> dict:
+    """zcserve's /stats from its admin listener on 127.0.0.1, in network
+    namespace `ns` when the server runs in one (the veth path)."""
+    if ns is None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats",
+                                    timeout=timeout) as r:
+            return json.load(r)
+    from .servers import NsHTTPConnection
+    conn = NsHTTPConnection(ns, "127.0.0.1", admin_port, timeout=timeout)
+    try:
+        conn.request("GET", "/stats")
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"/stats answered {resp.status}")
+    return json.loads(body)
 
 
 def stats_delta(before: dict, after: dict) -> dict:

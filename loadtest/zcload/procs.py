@@ -23,7 +23,9 @@ def run(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess
     proc = spawn(cmd, **kwargs)
     try:
         out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except BaseException:
+        # overrun, or Ctrl-C/SIGTERM: end it here, before the caller's
+        # clean-up (a namespace being deleted) runs
         stop(proc, grace=2)
         raise
     finally:

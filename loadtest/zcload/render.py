@@ -12,7 +12,8 @@ import math
 import os
 import re
 
-from .aggregate import FIGURES, aggregate, median_of
+from .aggregate import FIGURES, aggregate, display_label, median_of
+from .profile import text_lines as profile_text_lines
 from .tree import size_label
 
 # ---------------------------------------------------------------- numbers
@@ -40,19 +41,22 @@ def sort_groups(groups: list[dict]) -> list[dict]:
     """By file size, then connections, then the order the servers ran in."""
     order = {}
     for g in groups:
-        order.setdefault(g["label"], len(order))
-    return sorted(groups, key=lambda g: (g["file_size"], g["connections"], order[g["label"]]))
+        order.setdefault(display_label(g), len(order))
+    return sorted(groups, key=lambda g: (g["file_size"], g["connections"],
+                                         order[display_label(g)]))
 
 
 # ---------------------------------------------------------------- CSV
 
 CSV_COLUMNS = [
-    "server", "engine", "sender", "label", "file_size", "connections", "repeat", "requests",
+    "server", "engine", "sender", "label", "path", "file_size", "connections", "repeat", "requests",
     "duration_s", "requests_per_sec", "server_cpu_percent", "p50_latency_ms", "p90_latency_ms", "p99_latency_ms",
     "p99.9_latency_ms", "syscalls_per_request", "context_switches_per_request",
     "cpu_us_per_request", "copied_bytes_per_request", "body_copied_bytes_per_request",
     "wrapper_syscalls_per_request", "self_kernel_syscalls_per_request",
     "self_process_kernel_syscalls_per_request", "bytes_per_request",
+    "softirq_us_per_request_server_cpu", "softirq_us_per_request_client_cpu",
+    "profile_copy_percent",
     "errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout",
     "non_2xx", "failed", "failure",
 ]
@@ -69,20 +73,36 @@ def csv_text(records: list[dict]) -> str:
         for kind, n in (r.get("errors") or {}).items():
             row["non_2xx" if kind == "non_2xx" else f"errors_{kind}"] = n
         row["failed"] = "true" if r.get("failed") else "false"
+        row["path"] = r.get("path", "loopback")
+        if (r.get("profile") or {}).get("copy_percent") is not None:
+            row["profile_copy_percent"] = r["profile"]["copy_percent"]
         w.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buf.getvalue()
 
 
 # ---------------------------------------------------------------- Markdown
 
+POLL_MARK = "†"
+POLL_NOTE = (f"{POLL_MARK} The dpdk engine's worker polls without ever sleeping: it uses 100% "
+             f"of its CPU whether busy or idle, so its CPU per request is that whole CPU "
+             f"divided by the requests served. It falls as the load rises and says nothing of "
+             f"the work per request at a light load. Its server CPU % is 100 by construction, "
+             f"less only where other tasks took its CPU from it.")
+
+
 def table_rows(groups: list[dict]) -> tuple[list[str], list[list[str]]]:
     head = ["server", "backend", "size", "conns"] + [f[1] for f in FIGURES] + ["runs ok"]
     rows = []
     for g in sort_groups(groups):
         backend = g["label"] if g["server"] == "zcserve" else f"{g['engine']}/{g['sender']}"
+        if g.get("path", "loopback") != "loopback":
+            backend += f" ({g['path']})"
         row = [g["server"], backend, size_label(g["file_size"]), str(g["connections"])]
         for key, _, _, decimals, _ in FIGURES:
-            row.append("failed" if g["ok_runs"] == 0 else fmt_cell(g["figures"][key], decimals))
+            cell = "failed" if g["ok_runs"] == 0 else fmt_cell(g["figures"][key], decimals)
+            if key == "cpu_us_per_request" and g.get("polling") and g["ok_runs"]:
+                cell += POLL_MARK
+            row.append(cell)
         row.append(f"{g['ok_runs']}/{g['runs']}" + (" FAILED" if g["failed_runs"] else ""))
         rows.append(row)
     return head, rows
@@ -94,9 +114,11 @@ def markdown_table(groups: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |",
              "| " + " | ".join("---:" if r else "---" for r in right) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    failures = [f"- {g['label']} {size_label(g['file_size'])} c={g['connections']}, {f}"
+    failures = [f"- {display_label(g)} {size_label(g['file_size'])} c={g['connections']}, {f}"
                 for g in sort_groups(groups) for f in g["failures"]]
     text = "\n".join(lines) + "\n"
+    if any(g.get("polling") for g in groups):
+        text += "\n" + POLL_NOTE + "\n"
     if failures:
         text += "\nFailed runs (not in the medians):\n\n" + "\n".join(failures) + "\n"
     return text
@@ -131,6 +153,8 @@ def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not groups:  # interrupted before the first run ended
+        return []
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "zcload",
                          "font.size": 8, "axes.titlesize": 9})
     titles = {f[0]: f[2] for f in FIGURES}
@@ -139,8 +163,8 @@ def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
     groups = sort_groups(groups)
     sizes = sorted({g["file_size"] for g in groups})
     conns = sorted({g["connections"] for g in groups})
-    labels = list(dict.fromkeys(g["label"] for g in groups))
-    server_of = {g["label"]: g["server"] for g in groups}
+    labels = list(dict.fromkeys(display_label(g) for g in groups))
+    server_of = {display_label(g): g["server"] for g in groups}
     charts = []
     for key in CHARTS:
         # One panel per file size, stacked, so the page width goes to the
@@ -153,7 +177,7 @@ def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
             top = 0.0
             for ci, c in enumerate(conns):
                 for li, label in enumerate(labels):
-                    g = next((g for g in groups if g["label"] == label and
+                    g = next((g for g in groups if display_label(g) == label and
                               g["file_size"] == size and g["connections"] == c), None)
                     x = li - 0.4 + width * (ci + 0.5)
                     if g is None:
@@ -194,6 +218,185 @@ def render_charts(groups: list[dict], out_dir: str) -> list[dict]:
     return charts
 
 
+# ---------------------------------------------------------------- size sweep
+
+# The charts against file size: (key, title). Drawn when a run has two
+# sizes or more (loadtest/run --sweep).
+SIZE_CHARTS = [
+    ("cpu_us_per_request", "server CPU per request against file size (us, log-log)"),
+    ("copied_bytes_per_request", "bytes copied through user space per request against file "
+                                 "size (zcserve's count; log-log)"),
+]
+COPYING_SENDERS = ("read_write", "readv_writev", "pread_writev")
+ZERO_COPY_SENDERS = ("sendfile", "splice", "send_zc")
+SENDER_COLOURS = {"read_write": "#d62728", "readv_writev": "#ff7f0e", "mmap": "#bcbd22",
+                  "sendfile": "#1f77b4", "splice": "#2ca02c", "send_zc": "#9467bd"}
+ENGINE_STYLES = {"epoll": "-", "io_uring": "--", "blocking": ":", "asio": "-.",
+                 "dpdk": (0, (5, 1, 1, 1))}
+
+
+def size_chart_title(key: str) -> str:
+    return dict(SIZE_CHARTS)[key]
+
+
+def render_size_charts(groups: list[dict], out_dir: str) -> list[dict]:
+    """One chart per figure of SIZE_CHARTS: file size on a log x-axis, the
+    figure's median on a log y-axis, one line per backend (colour: the
+    sender, line style: the engine; the peers in their own colours), a
+    panel per connection count. Empty when fewer than two sizes ran."""
+    sizes = sorted({g["file_size"] for g in groups})
+    if len(sizes) < 2:
+        return []
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "zcload",
+                         "font.size": 8, "axes.titlesize": 9})
+    os.makedirs(os.path.join(out_dir, "charts"), exist_ok=True)
+    groups = sort_groups(groups)
+    conns = sorted({g["connections"] for g in groups})
+    labels = list(dict.fromkeys(display_label(g) for g in groups))
+    charts = []
+    for key, title in SIZE_CHARTS:
+        fig, axes = plt.subplots(len(conns), 1, figsize=(7.5, 4.2 * len(conns) + 0.6),
+                                 squeeze=False)
+        drawn = 0
+        for ax, c in zip(axes[:, 0], conns):
+            for label in labels:
+                pts = [(g["file_size"], median_of(g, key)) for g in groups
+                       if display_label(g) == label and g["connections"] == c and g["ok_runs"]]
+                pts = [(x, y) for x, y in pts if y is not None and y > 0]
+                if not pts:
+                    continue
+                g0 = next(g for g in groups if display_label(g) == label)
+                if g0["server"] == "zcserve":
+                    colour = SENDER_COLOURS.get(g0["sender"], "#777")
+                    style = ENGINE_STYLES.get(g0["engine"], "-")
+                else:
+                    colour, style = SERVER_COLOURS.get(g0["server"], "#777"), "-"
+                marker = "x" if g0.get("path", "loopback") == "veth" else "o"
+                ax.plot([x for x, _ in pts], [y for _, y in pts], linestyle=style, marker=marker,
+                        markersize=3, linewidth=1.2 if g0["server"] == "zcserve" else 2.2,
+                        color=colour, label=label, alpha=0.9)
+                drawn += 1
+            if key == "copied_bytes_per_request":
+                ax.plot(sizes, sizes, color="#999", linewidth=0.8, linestyle=":",
+                        label="1 × file size")
+                ax.plot(sizes, [2 * x for x in sizes], color="#999", linewidth=0.8,
+                        linestyle="--", label="2 × file size")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xticks(sizes)
+            ax.set_xticklabels([size_label(x) for x in sizes])
+            ax.minorticks_off()
+            ax.set_xlabel("file size")
+            ax.set_title(f"{c} connections")
+            ax.grid(linewidth=0.3, which="both")
+            ax.legend(fontsize=6, ncol=2, loc="upper left")
+        fig.suptitle(title)
+        fig.tight_layout()
+        base = os.path.join("charts", "size_" + key)
+        fig.savefig(os.path.join(out_dir, base + ".png"), dpi=100)
+        fig.savefig(os.path.join(out_dir, base + ".svg"), metadata={"Date": None})
+        plt.close(fig)
+        charts.append({"key": "size_" + key, "title": title, "png": base + ".png",
+                       "svg": base + ".svg", "lines": drawn})
+    return charts
+
+
+def crossover_text(groups: list[dict]) -> list[str]:
+    """For each engine (and path, and connection count): from which file
+    size on each zero-copy sender (sendfile, splice, send_zc) used less CPU
+    per request than every copying sender (read_write, readv_writev) of the
+    same engine, at every larger size swept too. Medians only; with a
+    spread that overlaps, the size says little."""
+    out = []
+    sizes = sorted({g["file_size"] for g in groups})
+    if len(sizes) < 2:
+        return out
+    keyed = {}
+    for g in groups:
+        if g["server"] != "zcserve" or not g["ok_runs"]:
+            continue
+        keyed.setdefault((g["engine"], g.get("path", "loopback"), g["connections"]), {}) \
+            .setdefault(g["sender"], {})[g["file_size"]] = median_of(g, "cpu_us_per_request")
+    multi_conns = len({g["connections"] for g in groups}) > 1
+    for (engine, path, conns), by_sender in keyed.items():
+        copying = [s for s in COPYING_SENDERS if s in by_sender]
+        if not copying:
+            continue
+        where = engine + (f" ({path})" if path != "loopback" else "") \
+            + (f", {conns} connections" if multi_conns else "")
+        for z in ZERO_COPY_SENDERS:
+            if z not in by_sender:
+                continue
+            common = [x for x in sizes if by_sender[z].get(x) is not None
+                      and all(by_sender[c].get(x) is not None for c in copying)]
+            if len(common) < 2:
+                continue
+            wins = [by_sender[z][x] < min(by_sender[c][x] for c in copying) for x in common]
+            start = None
+            for i in range(len(common) - 1, -1, -1):
+                if not wins[i]:
+                    break
+                start = common[i]
+            last = common[-1]
+            best = min(copying, key=lambda c: by_sender[c][last])
+            against = (f"at {size_label(last)}: {by_sender[z][last]:.1f} us against "
+                       f"{best}'s {by_sender[best][last]:.1f} us")
+            names = " and ".join(copying)
+            if start is None:
+                out.append(f"{where}: {z} did not use less CPU per request than {names} at "
+                           f"the largest size swept ({against}).")
+            elif start == common[0]:
+                out.append(f"{where}: {z} used less CPU per request than {names} at every "
+                           f"size swept, from {size_label(start)} ({against}).")
+            else:
+                out.append(f"{where}: {z} used less CPU per request than {names} from "
+                           f"{size_label(start)} up ({against}).")
+    return out
+
+
+SIZE_NOTE = (
+    "sendfile and splice hand page-cache pages to the socket by reference on every path; "
+    "over loopback and a veth the body is then copied once, by wrk's recv, on wrk's CPU. "
+    "send_zc's pages are another matter: the kernel copies them as it delivers them to a "
+    "local socket (user pages sent with MSG_ZEROCOPY may not sit in a receive queue), in "
+    "softirq on the server's CPU, so over loopback and a veth send_zc pays the copy it exists "
+    "to save, plus its completion per send. On a real NIC the device reads the pages by DMA: "
+    "that is where send_zc pays, from the size where the copy it saves costs more than the "
+    "completion and the pinning of the pages. The copied-bytes chart counts copies through "
+    "user space (zcserve's /stats): read_write and readv_writev copy the body twice (pread "
+    "in, write out), mmap once, sendfile and splice never, send_zc only a small body, which "
+    "it sends with the head; the dpdk engine's pread is counted, its copies into lwIP and "
+    "into the frames are user-space memcpy and are not (--perf-record shows them)."
+)
+
+
+# ---------------------------------------------------------------- profiles
+
+def profile_rows(records: list[dict]) -> list[tuple[str, dict]]:
+    """(name, profile) for every run that carries one, in run order."""
+    out = []
+    for r in records:
+        prof = r.get("profile")
+        if prof:
+            name = (display_label({"label": r["label"], "path": r.get("path", "loopback")})
+                    + f" {size_label(r['file_size'])} c={r['connections']}")
+            out.append((name, prof))
+    return out
+
+
+PROFILE_NOTE = (
+    "perf record -g -F 999 -p PID on the server during a separate wrk load after repeat 1's "
+    "measured window (the counted figures come from that window alone, never from the profiled "
+    "one). Self time by function (perf report --no-children --sort symbol): copy functions "
+    "first (memcpy and memmove in user space; copy_user, copy to/from iter, skb and page copies "
+    "in the kernel: the bytes the CPU moved), then the largest others. [k] kernel, [u] user "
+    "space. The stored profiles/*.data keep the call graphs: perf report -i FILE.")
+
+
 # ---------------------------------------------------------------- syscall cost
 
 def syscall_cost_text(cost: dict | None, groups: list[dict]) -> str | None:
@@ -212,7 +415,7 @@ def syscall_cost_text(cost: dict | None, groups: list[dict]) -> str | None:
              f"{cost['untraced'].get('clock_gettime_syscall', float('nan')):.0f} ns as a real call."]
     for size in sorted({g["file_size"] for g in groups}):
         vals = [(median_of(g, "syscalls_per_request"), median_of(g, "cpu_us_per_request"),
-                 g["label"]) for g in groups if g["file_size"] == size and g["ok_runs"]]
+                 display_label(g)) for g in groups if g["file_size"] == size and g["ok_runs"]]
         vals = [v for v in vals if v[0] is not None]
         if len(vals) < 2:
             continue
@@ -283,6 +486,8 @@ def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str)
         f"<h2>Command</h2><pre>{esc(doc['command'])}</pre>",
         f"<p>{esc(doc['load_text'])}</p>",
     ]
+    for text in path_texts(doc):
+        parts.append(f"<p>{esc(text)}</p>")
     cost_text = syscall_cost_text(doc.get("syscall_cost"), groups)
     if cost_text:
         parts.append(f"<h2>What a crossing costs here</h2><p>{esc(cost_text)}</p>")
@@ -296,11 +501,17 @@ def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str)
             f"<td{' class=n' if i >= 4 else ''}>{_html_cell(c)}</td>" for i, c in enumerate(row))
             + "</tr>")
     parts.append("</table>")
-    failures = [f"{g['label']} {size_label(g['file_size'])} c={g['connections']}, {f}"
+    failures = [f"{display_label(g)} {size_label(g['file_size'])} c={g['connections']}, {f}"
                 for g in sort_groups(groups) for f in g["failures"]]
     if failures:
         parts.append("<p class='fail'>Failed runs (not in the medians):</p><ul>"
                      + "".join(f"<li>{esc(f)}</li>" for f in failures) + "</ul>")
+    if any(g.get("polling") for g in groups):
+        parts.append(f"<p><b>{esc(POLL_NOTE)}</b></p>")
+    if doc.get("skipped"):
+        parts.append("<p>Skipped (cannot run here):</p><ul>" + "".join(
+            f"<li>{esc(sk['backend'])}: {esc(sk['reason'])}</li>" for sk in doc["skipped"])
+            + "</ul>")
     parts.append(f"<p>{esc(LEGEND)}</p>")
     zc_calls = [g for g in sort_groups(groups) if g["server"] == "zcserve" and g["ok_runs"]]
     if zc_calls:
@@ -309,9 +520,40 @@ def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str)
         for g in zc_calls:
             calls = g.get("calls_by_name") or {}
             text = ", ".join(f"{k} {v:.2f}" for k, v in calls.items() if v >= 0.005)
-            parts.append(f"<tr><td>{esc(g['label'])}</td><td>{size_label(g['file_size'])}</td>"
+            parts.append(f"<tr><td>{esc(display_label(g))}</td><td>{size_label(g['file_size'])}</td>"
                          f"<td>{g['connections']}</td><td>{esc(text)}</td></tr>")
         parts.append("</table>")
+    size_charts = [c for c in charts if c["key"].startswith("size_")]
+    charts = [c for c in charts if not c["key"].startswith("size_")]
+    if size_charts:
+        parts.append("<h2>Against file size</h2><p>Medians; colour: the sender, line style: the "
+                     "engine (epoll solid, io_uring dashed, blocking dotted, asio dash-dot, "
+                     "dpdk dash-dot-dot), x markers: over the veth.</p>")
+        for c in size_charts:
+            parts.append(f"<figure>{_figure_body(out_dir, c)}</figure>")
+        cross = crossover_text(groups)
+        if cross:
+            parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in cross) + "</ul>")
+        parts.append(f"<p>{esc(SIZE_NOTE)}</p>")
+    profs = profile_rows(doc["runs"])
+    if profs:
+        parts.append(f"<h2>Profiles</h2><p>{esc(PROFILE_NOTE)}</p>")
+        for name, prof in profs:
+            parts.append(f"<h3>{esc(name)}</h3>")
+            if prof.get("error"):
+                parts.append(f"<p class='fail'>profile failed: {esc(prof['error'])}</p>")
+                continue
+            parts.append(f"<p>copy functions: <b>{prof['copy_percent']:.1f}%</b> of "
+                         f"{prof.get('samples') or '?'} samples ({esc(prof.get('event') or '?')}); "
+                         f"<code>perf report -i {esc(prof['file'])}</code></p>"
+                         "<table><tr><th>share</th><th></th><th>function</th></tr>")
+            for f in prof["copy_functions"]:
+                parts.append(f"<tr><td class=n>{f['percent']:.2f}%</td><td>copy [{f['space'][0]}]"
+                             f"</td><td><b>{esc(f['symbol'])}</b></td></tr>")
+            for f in prof["top_functions"]:
+                parts.append(f"<tr><td class=n>{f['percent']:.2f}%</td><td>[{f['space'][0]}]"
+                             f"</td><td>{esc(f['symbol'])}</td></tr>")
+            parts.append("</table>")
     parts.append("<h2>Charts</h2><p>Bars: medians; whiskers: min–max over the runs.</p>")
     for c in charts:
         svg = os.path.join(out_dir, c["svg"])
@@ -326,6 +568,42 @@ def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str)
     return "\n".join(parts)
 
 
+def _figure_body(out_dir: str, c: dict) -> str:
+    svg = os.path.join(out_dir, c["svg"])
+    if os.path.exists(svg):
+        return _svg_inline(svg)
+    with open(os.path.join(out_dir, c["png"]), "rb") as f:
+        return ("<img alt='' src='data:image/png;base64,"
+                + base64.b64encode(f.read()).decode() + "'>")
+
+
+def path_texts(doc: dict) -> list[str]:
+    """What the report says of the veth path and of CPU accounting there."""
+    veth = doc.get("veth")
+    if not veth:
+        return []
+    out = [veth["text"]]
+    off = veth.get("offloads") or {}
+    if off:
+        out.append("Offloads as ethtool -k read them: " + "; ".join(
+            f"{side} end " + ", ".join(f"{k} {v}" for k, v in feats.items())
+            for side, feats in off.items()) + ".")
+    irq = doc.get("machine", {}).get("irq_time_accounting")
+    out.append(
+        "CPU over the veth: a packet is delivered in softirq on the CPU that sent it, so the "
+        "server's receive work runs on wrk's CPU and the client's receive work on the server's; "
+        + ("this kernel has no IRQ time accounting (CONFIG_IRQ_TIME_ACCOUNTING unset), so a "
+           "softirq tick is charged to the task it interrupted: the server's CPU per request "
+           "includes the client's receive work it ran, as on loopback."
+           if irq is False else
+           "this kernel accounts softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), so the "
+           "server's CPU per request leaves out the softirq work run on its CPU."
+           if irq else "whether softirq time is charged to the task here is unknown.")
+        + " Each record keeps the softirq time of both pinned CPUs per request "
+          "(softirq_us_per_request_server_cpu, _client_cpu in results.csv).")
+    return out
+
+
 def machine_line(m: dict) -> str:
     return (f"{m.get('cpu_model')}, {m.get('cpus')} CPUs"
             + (" (virtualised)" if m.get("virtualised") else "")
@@ -334,10 +612,30 @@ def machine_line(m: dict) -> str:
 
 def markdown_report(doc: dict, groups: list[dict], table: str) -> str:
     parts = ["# zcserve loadtest", "", f"Machine: {machine_line(doc['machine'])}.", "",
-             "```", doc["command"], "```", "", doc["load_text"], "", table.rstrip(), "", LEGEND]
+             "```", doc["command"], "```", "", doc["load_text"], ""]
+    for text in path_texts(doc):
+        parts += [text, ""]
+    parts += [table.rstrip(), ""]
+    if doc.get("skipped"):
+        parts += ["Skipped (cannot run here):", ""]
+        parts += [f"- {sk['backend']}: {sk['reason']}" for sk in doc["skipped"]]
+        parts += [""]
+    parts += [LEGEND]
     cost = syscall_cost_text(doc.get("syscall_cost"), groups)
     if cost:
         parts += ["", cost]
+    if len({g["file_size"] for g in groups}) > 1:
+        parts += ["", "## Against file size", ""]
+        parts += [f"![{t}](charts/size_{k}.png)" for k, t in SIZE_CHARTS]
+        cross = crossover_text(groups)
+        if cross:
+            parts += [""] + [f"- {t}" for t in cross]
+        parts += ["", SIZE_NOTE]
+    profs = profile_rows(doc["runs"])
+    if profs:
+        parts += ["", "## Profiles", "", PROFILE_NOTE, ""]
+        for name, prof in profs:
+            parts += [f"{name}:", "", "```"] + profile_text_lines(prof) + ["```", ""]
     return "\n".join(parts) + "\n"
 
 
@@ -347,7 +645,8 @@ def calls_by_name(records: list[dict], group: dict) -> dict[str, float]:
     """Median per call name over the group's runs that did not fail."""
     import statistics
     runs = [r for r in records if not r["failed"] and r.get("syscalls_by_call_per_request")
-            and all(r[f] == group[f] for f in ("label", "file_size", "connections"))]
+            and all(r[f] == group[f] for f in ("label", "file_size", "connections"))
+            and r.get("path", "loopback") == group.get("path", "loopback")]
     names = list(dict.fromkeys(k for r in runs for k in r["syscalls_by_call_per_request"]))
     out = {n: statistics.median(r["syscalls_by_call_per_request"].get(n, 0.0) for r in runs)
            for n in names}
@@ -375,7 +674,8 @@ def write_all(doc: dict, out_dir: str, charts: bool = True) -> dict:
     md = markdown_table(groups)
     with open(paths["md"], "w") as f:
         f.write(markdown_report(doc, groups, md))
-    chart_list = render_charts(groups, out_dir) if charts else []
+    chart_list = render_charts(groups, out_dir) + render_size_charts(groups, out_dir) \
+        if charts else []
     paths["html"] = os.path.join(out_dir, "report.html")
     with open(paths["html"], "w") as f:
         f.write(html_report(doc, groups, chart_list, out_dir))

@@ -22,13 +22,16 @@ def whole_seconds(duration_s: float) -> int:
     return max(1, math.ceil(duration_s - 1e-9))
 
 
-def command(url: str, connections: int, duration_s: float, cpu: int | None = None) -> list[str]:
+def command(url: str, connections: int, duration_s: float, cpu: int | None = None,
+            ns: str | None = None) -> list[str]:
     """One wrk thread: with the server on one CPU and wrk on another, a
     second wrk thread would only share wrk's CPU. wrk takes whole seconds
-    (its parser knows s, m and h, not ms), so a duration is rounded up."""
+    (its parser knows s, m and h, not ms), so a duration is rounded up.
+    In network namespace `ns` (the client side of the veth path) if given."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{whole_seconds(duration_s)}s",
            f"--timeout", f"{REQUEST_TIMEOUT_S}s", "-s", SCRIPT, url]
-    return (["taskset", "-c", str(cpu)] if cpu is not None else []) + cmd
+    cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + cmd
+    return (["ip", "netns", "exec", ns] if ns else []) + cmd
 
 
 def parse_output(stdout: str) -> dict:
@@ -49,9 +52,10 @@ def parse_output(stdout: str) -> dict:
     return data
 
 
-def run(url: str, connections: int, duration_s: float, cpu: int | None) -> tuple[dict, str]:
+def run(url: str, connections: int, duration_s: float, cpu: int | None,
+        ns: str | None = None) -> tuple[dict, str]:
     """Runs wrk, bounded well past its duration. Returns (parsed, raw output)."""
-    cmd = command(url, connections, duration_s, cpu)
+    cmd = command(url, connections, duration_s, cpu, ns)
     p = procs.run(cmd, timeout=duration_s + REQUEST_TIMEOUT_S + 30, stdout=subprocess.PIPE,
                   stderr=subprocess.PIPE, text=True)
     raw = p.stdout + p.stderr

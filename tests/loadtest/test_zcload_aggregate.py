@@ -95,3 +95,22 @@ def test_groups_keep_their_order_and_split_by_size_and_connections():
     assert [(g["label"], g["file_size"], g["connections"], g["runs"]) for g in groups] == [
         ("b", 1024, 64, 2), ("a", 1024, 64, 1), ("b", 65536, 64, 1), ("b", 1024, 16, 1)]
     assert aggregate.median_of(groups[0], "syscalls_per_request") == 4.0
+
+
+def test_paths_are_groups_of_their_own():
+    from zcload_records import record
+    recs = [record(), record(path="veth"), record(path="veth", repeat=2)]
+    groups = aggregate.aggregate(recs)
+    assert [(g["path"], g["runs"]) for g in groups] == [("loopback", 1), ("veth", 2)]
+    assert [aggregate.display_label(g) for g in groups] == ["epoll/sendfile",
+                                                            "epoll/sendfile (veth)"]
+    old = record()
+    del old["path"]  # a results.json written before paths existed
+    assert aggregate.aggregate([old])[0]["path"] == "loopback"
+
+
+def test_polling_engines_are_marked():
+    from zcload_records import record
+    rec = record(label="dpdk/read_write", engine="dpdk", sender="read_write", path="veth")
+    assert rec["polling"] is True and record()["polling"] is False
+    assert aggregate.aggregate([rec])[0]["polling"] is True

@@ -12,7 +12,7 @@ from zcload import servers
 def test_template_fills_and_stays_on_loopback(name, tmp_path):
     with open(os.path.join(servers.PEERS_DIR, servers.PEERS[name]["template"])) as f:
         text = f.read()
-    filled = servers.fill_template(text, {"root": "/srv/www", "port": 18123,
+    filled = servers.fill_template(text, {"root": "/srv/www", "port": 18123, "addr": "127.0.0.1",
                                           "dir": str(tmp_path), "user": "nobody"})
     assert "{{" not in filled and "/srv/www" in filled and "18123" in filled
     assert "127.0.0.1" in filled
