@@ -428,6 +428,7 @@ send_result dpdk_engine::body_sender::send_staged(conn& c, reply& r) {
     const std::size_t n = t.write(c.id, {s.buf.get() + s.buf_off, s.buf_len - s.buf_off}, true,
                                   r.body_sent + (s.buf_len - s.buf_off) < r.length);
     if (n == 0) return {send_status::again, 0, {}};
+    senders::note_body_copied(n);  // into lwIP's segments
     s.buf_off += n;
     r.body_sent += n;
   }

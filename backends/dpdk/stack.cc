@@ -21,6 +21,8 @@ extern "C" {
 #include "netif/ethernet.h"
 }
 
+#include "server/sys/counted.hh"
+
 // lwIP's clock (NO_SYS): milliseconds, wrapping, from the vDSO.
 extern "C" u32_t sys_now(void) {
   timespec ts;
@@ -54,13 +56,23 @@ void free_rx_pbuf(pbuf* p) {
 err_t link_output(netif* nif, pbuf* p) {
   auto* dev = static_cast<device*>(nif->state);
   std::array<std::span<const std::uint8_t>, max_parts> parts;
-  std::size_t n = 0;
+  std::size_t n = 0, bytes = 0, referenced = 0;
   for (pbuf* q = p; q != nullptr; q = q->next) {
     if (q->len == 0) continue;
     if (n == max_parts) return ERR_MEM;  // never with the stack's segment shapes
     parts[n++] = {static_cast<const std::uint8_t*>(q->payload), q->len};
+    bytes += q->len;
+    // tcp_write without a copy makes ROM pbufs, and the engine writes so
+    // only the file bytes it references (the mmap sender): body.
+    if (q->type_internal == PBUF_ROM) referenced += q->len;
   }
-  return dev->queue(std::span(parts.data(), n)) ? ERR_OK : ERR_MEM;
+  if (!dev->queue(std::span(parts.data(), n))) return ERR_MEM;
+  // The frame was copied into a transmit buffer: where a kernel stack
+  // would have copied it out of user memory in send().
+  sys::thread_counters& c = sys::counters();
+  c.copied_in_user.add(bytes);
+  c.body_copied.add(referenced);
+  return ERR_OK;
 }
 
 err_t netif_setup(netif* nif) {

@@ -14,6 +14,8 @@ extern "C" {
 #include "lwip/tcp.h"
 }
 
+#include "server/sys/counted.hh"
+
 namespace zc::dpdk {
 
 namespace {
@@ -224,6 +226,7 @@ tcp_read tcp::read(conn_id id, std::span<char> into, std::size_t* n) {
       static_cast<u16_t>(std::min<std::size_t>({into.size(), s.in->tot_len, u16_max}));
   if (take == 0) return tcp_read::again;
   pbuf_copy_partial(s.in, into.data(), take, 0);
+  sys::counters().copied_in_user.add(take);  // out of the received frames
   s.in = pbuf_free_header(s.in, take);
   // The window opens by what was read: a peer sending faster than the
   // engine reads is held back by TCP, not by dropped segments.
@@ -251,6 +254,7 @@ std::size_t tcp::write(conn_id id, std::span<const char> bytes, bool copy, bool 
     done += len;
   }
   s.written += done;
+  if (copy) sys::counters().copied_in_user.add(done);  // into lwIP's segments
   return done;
 }
 

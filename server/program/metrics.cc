@@ -164,6 +164,7 @@ void thread_figures::add(const thread_figures& o) {
   bytes_sent += o.bytes_sent;
   copied_to_user += o.copied_to_user;
   copied_from_user += o.copied_from_user;
+  copied_in_user += o.copied_in_user;
   body_copied += o.body_copied;
   uring_submitted += o.uring_submitted;
 }
@@ -187,6 +188,7 @@ snapshot take_snapshot(unsigned workers) {
     f.bytes_sent = t->bytes_sent.get();
     f.copied_to_user = t->copied_to_user.get();
     f.copied_from_user = t->copied_from_user.get();
+    f.copied_in_user = t->copied_in_user.get();
     f.body_copied = t->body_copied.get();
     f.uring_submitted = t->uring_submitted.get();
     if (t->exited.load(std::memory_order_acquire)) {
@@ -245,8 +247,9 @@ per_request per_request_between(const snapshot& a, const snapshot& b) {
   p.process_cpu_us = per((b.process.user_seconds + b.process.system_seconds -
                           a.process.user_seconds - a.process.system_seconds) *
                          1e6);
-  p.copied_bytes = per(static_cast<double>(b.total.copied_to_user + b.total.copied_from_user -
-                                           a.total.copied_to_user - a.total.copied_from_user));
+  p.copied_bytes = per(static_cast<double>(b.total.copied_to_user + b.total.copied_from_user +
+                                           b.total.copied_in_user - a.total.copied_to_user -
+                                           a.total.copied_from_user - a.total.copied_in_user));
   p.body_copied_bytes = per(static_cast<double>(b.total.body_copied - a.total.body_copied));
   p.sent_bytes = per(static_cast<double>(b.total.bytes_sent - a.total.bytes_sent));
   for (std::size_t i = 0; i < sys::call_count; ++i)
@@ -349,13 +352,18 @@ std::string prometheus_text(const snapshot& s, const metrics_labels& l) {
   fmt::format_to(it, "zcserve_process_cpu_seconds_total{{{},mode=\"system\"}} {}\n", base,
                  num(s.process.system_seconds));
   family("zcserve_copied_bytes_total", "counter",
-         "Bytes copied between user and kernel memory, where the copy happens.");
+         "Bytes copied between user and kernel memory, or within user space into a userspace "
+         "TCP stack's buffers (direction in_user), where the copy happens.");
   each([&](const std::string& w, const thread_figures& f) {
     fmt::format_to(it, "zcserve_copied_bytes_total{{{},worker=\"{}\",direction=\"to_user\"}} {}\n",
                    base, w, f.copied_to_user);
     fmt::format_to(it,
                    "zcserve_copied_bytes_total{{{},worker=\"{}\",direction=\"from_user\"}} {}\n",
                    base, w, f.copied_from_user);
+    if (f.copied_in_user > 0)
+      fmt::format_to(it,
+                     "zcserve_copied_bytes_total{{{},worker=\"{}\",direction=\"in_user\"}} {}\n",
+                     base, w, f.copied_in_user);
   });
   family("zcserve_uring_submitted_total", "counter",
          "io_uring operations handed to the kernel (divide by io_uring_enter calls for ops per "
@@ -415,18 +423,19 @@ void json_per_request(std::string& out, const per_request& p) {
 
 void json_thread(std::string& out, const thread_figures& f) {
   auto it = std::back_inserter(out);
-  fmt::format_to(it,
-                 "{{\"requests\":{},\"responses\":{{\"1xx\":{},\"2xx\":{},\"3xx\":{},\"4xx\":{},"
-                 "\"5xx\":{}}},\"sent_bytes\":{},\"syscalls\":{},\"kernel_syscalls\":{},"
-                 "\"library_syscalls\":{},\"context_switches\":{{\"voluntary\":{},"
-                 "\"involuntary\":{}}},\"cpu_seconds\":{{\"user\":{},\"system\":{}}},"
-                 "\"copied_bytes\":{{\"to_user\":{},\"from_user\":{},\"body\":{}}},"
-                 "\"syscalls_by_call\":{{",
-                 f.requests, f.responses[0], f.responses[1], f.responses[2], f.responses[3],
-                 f.responses[4], f.bytes_sent, f.wrapper_calls,
-                 f.kernel_calls ? std::to_string(*f.kernel_calls) : "null", f.library_calls(),
-                 f.voluntary_switches, f.involuntary_switches, num(f.user_seconds),
-                 num(f.system_seconds), f.copied_to_user, f.copied_from_user, f.body_copied);
+  fmt::format_to(
+      it,
+      "{{\"requests\":{},\"responses\":{{\"1xx\":{},\"2xx\":{},\"3xx\":{},\"4xx\":{},"
+      "\"5xx\":{}}},\"sent_bytes\":{},\"syscalls\":{},\"kernel_syscalls\":{},"
+      "\"library_syscalls\":{},\"context_switches\":{{\"voluntary\":{},"
+      "\"involuntary\":{}}},\"cpu_seconds\":{{\"user\":{},\"system\":{}}},"
+      "\"copied_bytes\":{{\"to_user\":{},\"from_user\":{},\"in_user\":{},"
+      "\"body\":{}}},"
+      "\"syscalls_by_call\":{{",
+      f.requests, f.responses[0], f.responses[1], f.responses[2], f.responses[3], f.responses[4],
+      f.bytes_sent, f.wrapper_calls, f.kernel_calls ? std::to_string(*f.kernel_calls) : "null",
+      f.library_calls(), f.voluntary_switches, f.involuntary_switches, num(f.user_seconds),
+      num(f.system_seconds), f.copied_to_user, f.copied_from_user, f.copied_in_user, f.body_copied);
   bool first = true;
   for (std::size_t i = 0; i < sys::call_count; ++i) {
     if (f.calls[i] == 0) continue;
@@ -504,8 +513,8 @@ std::string exit_table(const snapshot& s, const snapshot& start) {
   if (p.uring_ops_per_enter > 0)
     fmt::format_to(it, "  io_uring operations per io_uring_enter: {:.2f}\n", p.uring_ops_per_enter);
   fmt::format_to(it,
-                 "  copied per request: {:.1f} bytes between user and kernel memory, {:.1f} of "
-                 "them file body\n",
+                 "  copied per request: {:.1f} bytes between user and kernel memory (and into "
+                 "a userspace stack's buffers), {:.1f} of them file body\n",
                  p.copied_bytes, p.body_copied_bytes);
   return out;
 }

@@ -31,6 +31,7 @@ struct thread_figures {
   std::uint64_t bytes_sent = 0;
   std::uint64_t copied_to_user = 0;
   std::uint64_t copied_from_user = 0;
+  std::uint64_t copied_in_user = 0;
   std::uint64_t body_copied = 0;
   std::uint64_t uring_submitted = 0;
 
@@ -78,7 +79,7 @@ struct per_request {
   double involuntary_switches = 0;
   double cpu_us = 0;          // worker threads, user + system
   double process_cpu_us = 0;  // whole process, kernel threads working for it included
-  double copied_bytes = 0;    // both directions
+  double copied_bytes = 0;    // both directions, and within user space
   double body_copied_bytes = 0;
   double sent_bytes = 0;
   double uring_ops_per_enter = 0;  // io_uring operations each io_uring_enter carried

@@ -90,7 +90,11 @@ struct thread_counters {
   std::array<counter, call_count> calls;
   counter copied_to_user;    // kernel -> user copies (read, recv, pread)
   counter copied_from_user;  // user -> kernel copies (write, send, writev)
-  counter body_copied;       // the part of both that was file body (senders say so)
+  // user -> user copies into a userspace TCP stack's buffers (the dpdk
+  // engine: lwIP's, and the device's transmit buffers), which make the
+  // copies a kernel would make in send() on the other engines
+  counter copied_in_user;
+  counter body_copied;  // the part of all three that was file body (senders say so)
   counter requests;
   std::array<counter, 5> responses;  // by status class: 1xx .. 5xx
   counter bytes_sent;                // every byte handed to the socket, by any means

@@ -66,3 +66,42 @@ def test_kernel_counted_calls_per_request(engine_pair, tmp_path, delay_us, at_mo
     assert abs(own - kernel) <= PERF_TOLERANCE * kernel + 20, (
         f"zcserve counted {own} calls, the kernel {kernel}")
     srv.stop()
+
+
+def copies(srv):
+    t = json.loads(srv.admin_get("/stats"))["totals"]
+    return t["requests"], t["copied_bytes"]
+
+
+@pytest.mark.parametrize("sender", ["read_write", "mmap"])
+def test_copies_per_request_where_they_happen(engine_pair, tmp_path, sender):
+    """Every copy of a 1 KiB reply, counted where it is made: read_write
+    preads the range (kernel to user) and copies it into lwIP's segments;
+    mmap references the mapping, so the body's one copy is the frame's
+    into a transmit buffer. Both copy every frame into a transmit buffer
+    (in_user), where a kernel stack would copy in send()."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/setup installs it)")
+    pair, start = engine_pair
+    srv = start(make_root(tmp_path), sender)
+    url = f"http://{netns.SERVER_ADDR}/1k.bin"
+    subprocess.run(pair.in_client("wrk", "-t1", "-c4", "-d1s", url), check=True,
+                   capture_output=True, timeout=30)
+    req0, c0 = copies(srv)
+    subprocess.run(pair.in_client("wrk", "-t1", "-c4", "-d2s", url), check=True,
+                   capture_output=True, timeout=30)
+    req1, c1 = copies(srv)
+    n = req1 - req0
+    assert n > 500
+    per = {k: (c1[k] - c0[k]) / n for k in ("to_user", "from_user", "in_user", "body")}
+    # Every frame of the reply (head, body, headers) into a transmit buffer
+    assert per["in_user"] >= 1024 + 100, per
+    assert per["body"] <= per["to_user"] + per["in_user"], per
+    assert per["from_user"] == 0, per  # no socket: nothing is copied into the kernel
+    if sender == "mmap":
+        assert per["to_user"] < 1, per  # the file is never read
+        assert 1024 <= per["body"] < 1.05 * 1024, per  # its one copy, and rare resends
+    else:
+        assert per["to_user"] >= 1024, per  # pread
+        assert per["body"] >= 2 * 1024, per
+    srv.stop()

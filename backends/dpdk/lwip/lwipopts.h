@@ -63,6 +63,11 @@
 /* Only the sockets API's "writable" test reads these (unused here); lwIP's
  * sanity check wants the low-water mark well below 64 KiB. */
 #define TCP_SNDLOWAT (16 * TCP_MSS)
+/* No oversized segments: with them, tcp_write copies the first bytes of
+ * the next write into the spare room of the last segment even when told
+ * not to copy, so a small file's body sent by reference (the mmap sender)
+ * was copied whole into lwIP, unseen by the engine's count. */
+#define TCP_OVERSIZE 0
 #define TCP_QUEUE_OOSEQ 1
 #define LWIP_TCP_SACK_OUT 0
 #define LWIP_TCP_TIMESTAMPS 0
