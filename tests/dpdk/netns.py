@@ -2,7 +2,12 @@
 deleted after it: the dpdk engine's side (its veth end has no address: the
 engine's own stack answers for 198.18.0.1) and the kernel client's side
 (198.18.0.2). Addresses come from 198.18.0.0/15, the benchmarking range;
-neither namespace has any other interface, so no packet can leave them."""
+neither namespace has any other interface, so no packet can leave them.
+
+With admin=True a second veth pair joins the same two namespaces for what
+the kernel must carry on the server's side: the engine's stack owns the
+first link, so zcserve's admin listener (an ordinary kernel socket) listens
+on 198.18.1.1, and the clients reach it from 198.18.1.2."""
 
 import os
 import shutil
@@ -11,6 +16,8 @@ import subprocess
 SERVER_ADDR = "198.18.0.1"
 CLIENT_ADDR = "198.18.0.2"
 PREFIX = 24
+ADMIN_SERVER_ADDR = "198.18.1.1"
+ADMIN_CLIENT_ADDR = "198.18.1.2"
 
 
 def unavailable():
@@ -28,11 +35,14 @@ def run(*args):
 
 
 class Pair:
-    """Namespaces <tag>-s and <tag>-c, veth <tag>s (server side) and <tag>c."""
+    """Namespaces <tag>-s and <tag>-c, veth <tag>s (server side) and <tag>c;
+    with admin=True also veth <tag>as (198.18.1.1) and <tag>ac (198.18.1.2)."""
 
-    def __init__(self, tag):
+    def __init__(self, tag, admin=False):
         self.server_ns, self.client_ns = f"{tag}-s", f"{tag}-c"
         self.server_if, self.client_if = f"{tag}s", f"{tag}c"
+        self.admin = admin
+        self.admin_server_if, self.admin_client_if = f"{tag}as", f"{tag}ac"
 
     def __enter__(self):
         self.delete()  # a leftover of a killed run
@@ -49,6 +59,13 @@ class Pair:
         # userspace stack reading raw frames would see them unfilled and
         # drop every segment.
         run("ip", "netns", "exec", self.client_ns, "ethtool", "-K", self.client_if, "tx", "off")
+        if self.admin:
+            run("ip", "link", "add", self.admin_server_if, "netns", self.server_ns, "type", "veth",
+                "peer", "name", self.admin_client_if, "netns", self.client_ns)
+            for ns, dev, addr in ((self.server_ns, self.admin_server_if, ADMIN_SERVER_ADDR),
+                                  (self.client_ns, self.admin_client_if, ADMIN_CLIENT_ADDR)):
+                run("ip", "-n", ns, "addr", "add", f"{addr}/{PREFIX}", "dev", dev)
+                run("ip", "-n", ns, "link", "set", dev, "up")
         return self
 
     def __exit__(self, *exc):
