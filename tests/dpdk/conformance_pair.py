@@ -81,6 +81,19 @@ def probe(zcserve, sender, pair):
     return ""
 
 
+def end_leftovers(pair):
+    """Kills what still runs in the pair's namespaces (a server pytest had
+    no time to stop): every process there is this run's."""
+    for ns in (pair.server_ns, pair.client_ns):
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--zcserve", required=True, help="the zcserve binary, with the dpdk engine")
@@ -112,17 +125,21 @@ def main():
             cmd += ["--server-set", kv]
         cmd += pytest_args
         print("+ " + " ".join(cmd), flush=True)
-        proc = subprocess.Popen(cmd)
+        # SIGINT as ^C would: pytest stops its servers on the way out (a
+        # shell's background job would otherwise hand it SIGINT ignored).
+        proc = subprocess.Popen(cmd, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                      signal.SIG_DFL))
         try:
             return proc.wait()
         finally:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)  # pytest stops its servers on the way out
+                proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(60)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            end_leftovers(pair)
 
 
 if __name__ == "__main__":
