@@ -38,6 +38,11 @@ import threading
 SERVER_ADDR = "198.18.0.1"
 CLIENT_ADDR = "198.18.0.2"
 PREFIX = 24
+# With Pair(admin=True), a second veth pair between the same namespaces:
+# the engine's stack owns the first link, so a kernel socket on the
+# server's side (zcserve's admin listener) is reached over this one.
+ADMIN_SERVER_ADDR = "198.18.1.1"
+ADMIN_CLIENT_ADDR = "198.18.1.2"
 CLONE_NEWNET = 0x40000000
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -94,14 +99,17 @@ def connect_in(ns: str | None, host: str, port: int, timeout: float = 10) -> soc
 
 
 class Pair:
-    """Namespaces <tag>-s and <tag>-c, veth <tag>s (server side) and <tag>c.
+    """Namespaces <tag>-s and <tag>-c, veth <tag>s (server side) and <tag>c;
+    with admin=True also veth <tag>as (198.18.1.1) and <tag>ac (198.18.1.2).
     A context manager: made on entry (after deleting a leftover of the same
     name from a killed run), deleted on exit, whatever happened."""
 
-    def __init__(self, tag: str):
+    def __init__(self, tag: str, admin: bool = False):
         self.server_ns, self.client_ns = f"{tag}-s", f"{tag}-c"
         self.server_if, self.client_if = f"{tag}s", f"{tag}c"
-        if len(self.server_if) > 15:
+        self.admin = admin
+        self.admin_server_if, self.admin_client_if = f"{tag}as", f"{tag}ac"
+        if len(self.admin_server_if) > 15:
             raise ValueError(f"namespace tag {tag!r} too long for an interface name")
         self.server_addressed = False
 
@@ -128,6 +136,13 @@ class Pair:
         # userspace stack reading raw frames would see them unfilled and
         # drop every segment.
         run("ip", "netns", "exec", self.client_ns, "ethtool", "-K", self.client_if, "tx", "off")
+        if self.admin:
+            run("ip", "link", "add", self.admin_server_if, "netns", self.server_ns, "type", "veth",
+                "peer", "name", self.admin_client_if, "netns", self.client_ns)
+            for ns, dev, addr in ((self.server_ns, self.admin_server_if, ADMIN_SERVER_ADDR),
+                                  (self.client_ns, self.admin_client_if, ADMIN_CLIENT_ADDR)):
+                run("ip", "-n", ns, "addr", "add", f"{addr}/{PREFIX}", "dev", dev)
+                run("ip", "-n", ns, "link", "set", dev, "up")
 
     def address_server(self) -> None:
         """Gives the server end 198.18.0.1/24, for a server on the kernel's

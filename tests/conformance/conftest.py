@@ -3,6 +3,14 @@ free loopback port with the engine and sender under test.
 
     python3 -m pytest -q -p no:cacheprovider tests/conformance \
         --zcserve PATH --engine E --sender S
+
+An engine with its own network stack (dpdk) is run inside a network
+namespace pair by tests/dpdk/conformance_pair.py, which passes where its
+servers run and listen (--server-netns, --server-listen, --server-admin);
+this process and its clients then run in the client's namespace. With a
+fixed listen port only one server can listen at a time: starting one parks
+(stops) the others, and a parked server is started again when a test next
+uses it.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import tempfile
 import pytest
 
 import docroot
+import httpraw
 
 # The ready line's reader, shared with the other suites and the harness.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "loadtest"))
@@ -41,15 +50,42 @@ def pytest_addoption(parser):
     parser.addoption("--server-set", action="append", default=[], metavar="KEY=VALUE",
                      help="a setting every server of the session gets (e.g. "
                           "io.uring.sqpoll=true); a test's own settings win")
+    parser.addoption("--server-listen", default="127.0.0.1:0", metavar="HOST:PORT",
+                     help="where servers listen, and the address the clients connect to "
+                          "(default: 127.0.0.1:0, a free loopback port); a non-zero port "
+                          "runs the servers one at a time")
+    parser.addoption("--server-admin", default="127.0.0.1:0", metavar="HOST:PORT",
+                     help="where servers' admin listeners (/stats, /metrics) listen "
+                          "(default: 127.0.0.1:0)")
+    parser.addoption("--server-netns", default=None, metavar="NAME",
+                     help="run the servers in this network namespace (ip netns exec); the "
+                          "clients stay in this process's")
 
 
 # Settings from --server-set, applied to every server before its own.
 SESSION_SETTINGS = []
+# --server-listen, --server-admin, --server-netns.
+PLACE = {"listen": "127.0.0.1:0", "admin": "127.0.0.1:0", "netns": None}
+
+
+def split_host_port(text):
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def one_at_a_time():
+    """A fixed listen port: servers cannot listen side by side."""
+    return split_host_port(PLACE["listen"])[1] != 0
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     SESSION_SETTINGS[:] = config.getoption("--server-set") or []
+    PLACE.update(listen=config.getoption("--server-listen"),
+                 admin=config.getoption("--server-admin"),
+                 netns=config.getoption("--server-netns"))
+    # Where the clients connect unless told otherwise (httpraw.Client(port)).
+    httpraw.DEFAULT_HOST = split_host_port(PLACE["listen"])[0]
     # ctest runs one session per engine x sender in parallel: give each its
     # own temporary tree (a 64 MiB file and copies of it) instead of sharing
     # pytest's numbered directories, and remove it at the end.
@@ -72,8 +108,11 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
+    where = f" listen={PLACE['listen']} admin={PLACE['admin']}"
+    if PLACE["netns"]:
+        where += f" netns={PLACE['netns']}"
     return (f"zcserve: {config.getoption('--zcserve')} engine={config.getoption('--engine')} "
-            f"sender={config.getoption('--sender')}")
+            f"sender={config.getoption('--sender')}" + where)
 
 
 def toml_value(v):
@@ -87,7 +126,12 @@ def toml_value(v):
 
 class Server:
     """One zcserve process. Its stderr and stdout are read in background
-    threads and kept, to be shown when a test fails."""
+    threads and kept, to be shown when a test fails. `host` and `port` say
+    where it serves (from its ready line), `admin_host` and `admin_port`
+    where its admin listener is."""
+
+    # Servers started and not yet stopped, for one_at_a_time().
+    running = []
 
     def __init__(self, binary, root, engine, sender, workers=None, settings=None, extra_args=(),
                  nofile=None):
@@ -98,8 +142,10 @@ class Server:
         self.sender = sender
         self.workers = workers
         self.settings = dict(settings or {})
-        self.argv = [binary, "--root", self.root, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-                     "--engine", engine, "--sender", sender]
+        self.argv = [binary, "--root", self.root, "--listen", PLACE["listen"],
+                     "--admin", PLACE["admin"], "--engine", engine, "--sender", sender]
+        if PLACE["netns"]:
+            self.argv = ["ip", "netns", "exec", PLACE["netns"], *self.argv]
         if workers is not None:
             self.argv += ["--workers", str(workers)]
         for kv in SESSION_SETTINGS:
@@ -108,8 +154,11 @@ class Server:
             self.argv += ["--set", f"{k}={toml_value(v)}"]
         self.argv += list(extra_args)
         self.proc = None
+        self.host = httpraw.DEFAULT_HOST
         self.port = None
+        self.admin_host = split_host_port(PLACE["admin"])[0]
         self.admin_port = None  # /stats and /metrics
+        self.parked = False  # stopped to let another server listen; started again on use
         self.stderr_lines = []
         self.stdout_lines = []
         self._launched = None
@@ -121,6 +170,12 @@ class Server:
         return " ".join(self.argv)
 
     def start(self):
+        """Starts the process (again, if it was parked)."""
+        if one_at_a_time():
+            for other in list(Server.running):
+                if other is not self:
+                    other.park()
+        self.parked = self.terminated = self.exit_seen = False
         limit = None
         if self.nofile is not None:
             def limit():
@@ -129,16 +184,45 @@ class Server:
         self.proc = self._launched.proc
         self.stderr_lines = self._launched.stderr_lines
         self.stdout_lines = self._launched.stdout_lines
+        Server.running.append(self)
         try:
             ready = self._launched.wait_ready(START_TIMEOUT)
-            self.port = ready["port"]
-            self.admin_port = ready.get("admin_port")
         except launch.StartError as e:
+            Server.running.remove(self)
+            # The dpdk engine on a kernel that refuses an AF_XDP socket here:
+            # skipped with DPDK's reason, never passed.
+            if any("did not probe" in line for line in self.stderr_lines):
+                pytest.skip("the engine's device is unavailable here: " + self.stderr_lines[-1])
             pytest.fail(f"zcserve did not start: {e}\n{self.describe()}\n{self.log_tail()}",
                         pytrace=False)
+        self.port = ready["port"]
+        self.admin_port = ready.get("admin_port")
+        host = split_host_port(ready["listen"])[0]
+        if host != self.host:
+            pytest.fail(f"zcserve listens on {ready['listen']}, not on {self.host} where the "
+                        f"clients connect (--server-listen {PLACE['listen']})", pytrace=False)
         return self
 
+    def park(self):
+        """Stops a running server so another can listen, to be started
+        again when a test next uses it; it must exit 0 like any other."""
+        if self.proc is None or self.exit_seen or self.proc.poll() is not None:
+            if self in Server.running:
+                Server.running.remove(self)  # ended on its own: its test says so
+            return
+        err = self.stop()
+        self.parked = True
+        if err:
+            pytest.fail(f"stopping a server to start another: {err}\n{self.log_tail()}",
+                        pytrace=False)
+
+    def resume(self):
+        if self.parked:
+            self.start()
+
     def _join(self):
+        if self in Server.running:
+            Server.running.remove(self)
         if self._launched is not None:
             self._launched.join()
 
@@ -190,16 +274,21 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             self._join()
+            self.exit_seen = True
             return f"zcserve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM"
         if rc != 0:
             return f"zcserve ended with {self._rc_text(rc)} (want exit code 0 on SIGTERM)"
         return None
 
     def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
+
+    def admin_url(self, path="/stats"):
+        return f"http://{self.admin_host}:{self.admin_port}{path}"
 
 
 def _register(request, srv):
+    srv.resume()
     servers = getattr(request.node, "_zc_servers", None)
     if servers is None:
         servers = request.node._zc_servers = []
@@ -252,6 +341,8 @@ class _ModuleServer:
         self.current = None
 
     def get(self):
+        if self.current is not None and self.current.parked:
+            self.current.start()
         if self.current is None or not self.current.alive():
             self.current = Server(self.opts["binary"], self.tree.root,
                                   self.opts["engine"], self.opts["sender"]).start()
@@ -281,7 +372,7 @@ def server(request, _module_server):
                     f"{previous._rc_text(previous.proc.poll())} (restarted for the next test)",
                     pytrace=False)
     yield srv
-    if not srv.alive():
+    if not srv.alive() and not srv.parked:
         srv.death_reported = True
         pytest.fail(f"zcserve died during this test: {srv._rc_text(srv.proc.poll())}",
                     pytrace=False)
@@ -305,7 +396,7 @@ def start_server(request, opts, tree):
     errors = []
     for srv in started:
         if srv.exit_seen:
-            continue  # the test waited for the exit and checked it
+            continue  # the test waited for the exit and checked it, or it was parked
         if srv.proc is not None and not srv.terminated and srv.proc.poll() is not None:
             errors.append(f"zcserve died during the test: {srv._rc_text(srv.proc.poll())}")
             continue

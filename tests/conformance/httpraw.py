@@ -19,6 +19,10 @@ import struct
 import time
 
 MAX_HEAD = 64 * 1024
+# The server's address when a caller names only its port; conftest sets it
+# from --server-listen (198.18.0.1 when the server runs its own stack in
+# another network namespace).
+DEFAULT_HOST = "127.0.0.1"
 _STATUS_LINE = re.compile(rb"^HTTP/(\d)\.(\d) (\d{3})(?: (.*))?$")
 _TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -95,9 +99,9 @@ def no_body_expected(method, status):
 class Client:
     """One TCP connection to the server, with its own read buffer."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0, rcvbuf=None,
+    def __init__(self, port, host=None, timeout=10.0, rcvbuf=None,
                  linger0=False, connect=True):
-        self.addr = (host, port)
+        self.addr = (host or DEFAULT_HOST, port)
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -323,11 +327,11 @@ def fetch(port, method="GET", target="/", hash_only=False, timeout=10.0, **kw):
         return c.request(method, target, hash_only=hash_only, **kw)
 
 
-def connect_refused(port, host="127.0.0.1", timeout=1.0):
+def connect_refused(port, host=None, timeout=1.0):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
-        s.connect((host, port))
+        s.connect((host or DEFAULT_HOST, port))
     except ConnectionRefusedError:
         return True
     except (ConnectionResetError, socket.timeout):

@@ -112,3 +112,56 @@ def sockets_settle(pid, at_most, timeout=10.0):
         time.sleep(0.1)
         n = server_sockets(pid)
     return n
+
+
+# Engines whose connections are not kernel sockets of the process: the dpdk
+# engine's are lwIP's, in its own memory, so /proc shows none of them. A
+# test that counts the server's sockets counts its connection slots there
+# instead: with server.max_connections = N, a connection the server still
+# holds shows as one more turned away.
+OWN_STACK_ENGINES = ("dpdk",)
+
+
+def counts_sockets(opts):
+    """The server's connections can be counted in /proc (server_sockets)."""
+    return opts["engine"] not in OWN_STACK_ENGINES
+
+
+def turned_away(srv, timeout=5.0):
+    """Whether one more connection is turned away now (a 503 or a close:
+    server.max_connections are held) rather than served."""
+    with httpraw.Client(srv.port, timeout=timeout) as c:
+        try:
+            c.send(httpraw.build_request("GET", "/hello.txt", headers={"Connection": "close"}))
+            r = c.read_response()
+        except (httpraw.ClosedError, BrokenPipeError, ConnectionResetError):
+            return True
+    assert r.status in (200, 503), f"{r.status} for a connection at the limit"
+    return r.status == 503
+
+
+def slots_free(srv, n, timeout=10.0):
+    """Waits until n connections held at once are all served (n slots of
+    server.max_connections free); True then, False after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conns = []
+        served = 0
+        try:
+            for _ in range(n):
+                conns.append(httpraw.Client(srv.port, timeout=5))
+            for c in conns:
+                c.send(httpraw.build_request("GET", "/hello.txt"))
+            for c in conns:
+                try:
+                    served += c.read_response().status == 200
+                except (httpraw.ClosedError, ConnectionResetError):
+                    pass
+        finally:
+            for c in conns:
+                c.close()
+        if served == n:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)

@@ -20,7 +20,7 @@ BIG = "/f64m.bin"
 @pytest.mark.parametrize("late", [False, True], ids=["pipelined", "sent-while-replying"])
 def test_closing_reply_arrives_whole_with_input_behind_it(server, tree, late):
     want = tree.bytes_of(BIG)
-    s = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    s = socket.create_connection((server.host, server.port), timeout=20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     first = httpraw.build_request("GET", BIG, headers={"Connection": "close"})
     extra = httpraw.build_request("GET", "/hello.txt") * 8

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 import httpraw
 from support import assert_serving
 
@@ -120,12 +122,20 @@ def test_connection_limit(start_server, tree):
             c.close()
 
 
-def test_two_workers_via_flag(start_server, tree):
+def _one_worker_only(opts):
+    if opts["engine"] == "dpdk":
+        pytest.skip("dpdk: server.workers must be 1 (lwIP is one stack per process; the engine "
+                    "refuses more)")
+
+
+def test_two_workers_via_flag(start_server, tree, opts):
+    _one_worker_only(opts)
     srv = start_server(workers=2)
     _exercise(srv, tree)
 
 
-def test_two_workers_via_set(start_server, tree):
+def test_two_workers_via_set(start_server, tree, opts):
+    _one_worker_only(opts)
     srv = start_server(settings={"server.workers": 2})
     _exercise(srv, tree)
 

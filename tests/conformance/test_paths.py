@@ -128,7 +128,7 @@ def test_symlink_loop_is_a_client_error(server, tree):
 def test_absolute_form_target_is_accepted(server, tree):
     # RFC 9112 3.2.2: a server MUST accept the absolute-form.
     port = server.port
-    r = httpraw.fetch(port, "GET", f"http://127.0.0.1:{port}/hello.txt")
+    r = httpraw.fetch(port, "GET", f"http://{server.host}:{port}/hello.txt")
     assert r.status == 200 and r.body == tree.bytes_of("/hello.txt")
 
 

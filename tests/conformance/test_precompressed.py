@@ -169,7 +169,7 @@ def test_curl_compressed_decodes_the_original(server, tree, tmp_path):
 
 def _stats(srv):
     assert srv.admin_port, "the server's ready line named no admin port"
-    with urllib.request.urlopen(f"http://127.0.0.1:{srv.admin_port}/stats", timeout=10) as r:
+    with urllib.request.urlopen(srv.admin_url("/stats"), timeout=10) as r:
         return json.load(r)["totals"]
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 import httpraw
-from support import assert_serving, server_sockets, sockets_settle
+from support import (assert_serving, counts_sockets, server_sockets, slots_free,
+                     sockets_settle, turned_away)
 
 SETTINGS = {"server.header_timeout": "500ms", "server.idle_timeout": "1s"}
 
@@ -99,11 +100,15 @@ def test_slow_reader_of_large_body_is_not_cut_by_header_or_idle_timeout(tserver,
         assert bytes(body) == tree.bytes_of("/f1m1.bin")
 
 
-def test_stalled_reader_is_released_after_send_timeout(start_server, tree):
+def test_stalled_reader_is_released_after_send_timeout(start_server, tree, opts):
     """Readers that stop mid-body hold nothing once server.send_timeout has
     passed: every socket the server had for them (descriptor or io_uring
     file table slot, zero-copy pages in flight or not) is gone, and the
-    server still serves."""
+    server still serves. Where the connections are no sockets of the
+    server's (the dpdk engine's own stack), their connection slots are
+    counted instead: all four are free again."""
+    if not counts_sockets(opts):
+        return _stalled_readers_free_their_slots(start_server, tree)
     srv = start_server(settings={"server.send_timeout": "1s"})
     pid = srv.proc.pid
     time.sleep(0.3)
@@ -122,6 +127,27 @@ def test_stalled_reader_is_released_after_send_timeout(start_server, tree):
         after = sockets_settle(pid, before, timeout=8.0)
         assert after <= before, (f"{after - before} of {len(stalled)} stalled readers still hold a "
                                  f"socket in the server 8 s after a 1 s send timeout")
+        assert_serving(srv, tree)
+    finally:
+        for c in stalled:
+            c.close()
+
+
+def _stalled_readers_free_their_slots(start_server, tree):
+    n = 4
+    srv = start_server(settings={"server.send_timeout": "1s", "server.max_connections": n})
+    stalled = []
+    try:
+        for _ in range(n):
+            c = httpraw.Client(srv.port, rcvbuf=16 * 1024, timeout=10)
+            c.send(httpraw.build_request("GET", "/f64m.bin"))
+            assert c.read_head().status == 200
+            c.read_exact(32 * 1024)
+            stalled.append(c)  # and never read again
+        assert turned_away(srv), (f"a connection beyond {n} stalled readers was served with "
+                                  f"server.max_connections = {n}")
+        assert slots_free(srv, n, timeout=8.0), (
+            f"the {n} stalled readers still hold connection slots 8 s after a 1 s send timeout")
         assert_serving(srv, tree)
     finally:
         for c in stalled:

@@ -9,5 +9,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "loadtest"))
 
-from zcload.netns import (CLIENT_ADDR, PREFIX, SERVER_ADDR, Pair, call_in,  # noqa: E402,F401
+from zcload.netns import (ADMIN_CLIENT_ADDR, ADMIN_SERVER_ADDR, CLIENT_ADDR, PREFIX,  # noqa: E402,F401
+                          SERVER_ADDR, Pair, call_in,
                           connect_in, run, unavailable)
