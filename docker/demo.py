@@ -15,14 +15,27 @@ then one wrk load from the bench container pinned to CPU 1, while
   - zcserve counts itself inside the container (/stats on its admin port:
     its wrapper count, its own kernel counter, bytes copied per request).
 
-Only loopback is used: the server listens on 127.0.0.1 in the host's
-network namespace, which the bench container shares.
+The kernel's engines use loopback: the server listens on 127.0.0.1 in
+the host's network namespace, which the bench container shares. The dpdk
+engine cannot: it takes a network interface (its AF_XDP device) and answers
+with a TCP/IP stack of its own. Its server container is on a podman network
+the demo makes (internal: nothing is routed off it), eth0 taken by the
+engine, the address podman gives the container (--ip) answered by the engine's
+stack; the bench container is on the same network, and since the engine's
+stack drops the partial checksums a veth sends with checksum offload on,
+its eth0 sends with it off (set from the host, as the container has no
+capability). zcserve's admin listener is then a kernel socket on the
+server container's own loopback: /stats is read from inside its network
+namespace (nsenter from the host). --network bridge puts every backend
+there, for a comparison over the same path.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import ipaddress
+import json
 import os
 import shlex
 import subprocess
@@ -50,10 +63,36 @@ EVERY_SENDER = ("epoll", "io_uring")
 
 START_TIMEOUT_S = 20
 
+# On the demo's own network a server listens on the image's port, and its
+# admin listener on the container's loopback.
+NET_PORT = 8080
+NET_ADMIN_PORT = 9180
+# The dpdk engine's device: net_af_xdp on the container's eth0, the PMD
+# polling its rings without a system call (busy_budget=0), with libxdp's own
+# XDP program (in the image, from libxdp1) given as a file: loaded that way
+# the PMD needs no CAP_SYS_ADMIN (libxdp's automatic load looks the
+# interface's program up by id, which only CAP_SYS_ADMIN may).
+XDP_PROG = "/usr/lib/x86_64-linux-gnu/bpf/xsk_def_xdp_prog.o"
+DPDK_VDEV = f"net_af_xdp0,iface=eth0,busy_budget=0,xdp_prog={XDP_PROG}"
+
+# Fetches a URL and writes the body to stdout: run inside a container's
+# network namespace (nsenter), where the host's own sockets cannot reach.
+FETCH = ("import sys, urllib.request\n"
+         "with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:\n"
+         "    sys.stdout.buffer.write(r.read())\n")
+
 NOTE = ("send_zc over loopback (and over a veth between containers): the kernel copies "
         "MSG_ZEROCOPY pages when it delivers them locally, so send_zc saves the copy into "
         "kernel memory at send time, not the final one; on a real NIC it saves both. "
         "'copied B/req' counts what zcserve itself moves through user space.")
+DPDK_NOTE = ("dpdk: its poller uses 100% of its CPU, loaded or idle, so its 'CPU us/req' is "
+             "that CPU divided by the requests served, and its 'server CPU %' is 100 or a "
+             "little above where the machine leaves it the whole CPU (the window measured "
+             "also holds the bench container's start and stop, through which it spins); its "
+             "server container is on a podman network of the demo's own (veth and bridge), "
+             "the kernel engines on loopback unless --network bridge; its syscalls/req are "
+             "read_write's pread (zcserve's own call: 'zc calls/req') and the AF_XDP driver's "
+             "sendto 'kicks', one per transmit burst.")
 
 
 def log(msg: str) -> None:
@@ -90,7 +129,77 @@ def privileges(engine: str, sender: str, profile: str | None, kernel_count: bool
         # Pinned pages count against RLIMIT_MEMLOCK (8 MiB) unless the
         # process has CAP_IPC_LOCK; past it, large replies fail.
         args += ["--cap-add", "IPC_LOCK"]
+    if engine == "dpdk":
+        # The AF_XDP device: NET_ADMIN attaches the XDP program to eth0,
+        # BPF loads it and creates its socket map (the seccomp profile
+        # allows bpf() with CAP_BPF; the default only with CAP_SYS_ADMIN),
+        # NET_RAW opens the AF_XDP socket, IPC_LOCK registers its packet
+        # memory (the mbuf pool, far above the 8 MiB RLIMIT_MEMLOCK).
+        args += ["--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "BPF"]
+        if sender != "send_zc":
+            args += ["--cap-add", "IPC_LOCK"]
     return args
+
+
+def nsenter(pid: int, *cmd: str) -> list[str]:
+    """cmd in the network namespace of host process pid (the host's files)."""
+    return ["nsenter", "-t", str(pid), "-n", *cmd]
+
+
+class Network:
+    """The demo's own podman network (internal: no route off it) and a
+    client container on it, whose network namespace every bench container
+    shares (--network container:) and from which the demo checks replies.
+    The client's eth0 sends with TX checksum offload off: the veth would
+    otherwise leave TCP checksums to be filled in by a device, and a stack
+    reading raw frames, like the dpdk engine's, drops every such segment.
+    The servers get one fixed address of the network in turn."""
+
+    def __init__(self, bench_image: str):
+        self.name = f"{NAME_PREFIX}net-{os.getpid()}"
+        self.client = f"{NAME_PREFIX}client-{os.getpid()}"
+        self.bench_image = bench_image
+        self.client_pid = 0
+        self.server_ip = ""
+        self.prefix = 0
+
+    def up(self) -> "Network":
+        self.down()  # a leftover of a killed run with this PID
+        podman("network", "create", "--internal", self.name)
+        info = json.loads(podman("network", "inspect", self.name).stdout)[0]
+        subnet = ipaddress.ip_network(next(s["subnet"] for s in info["subnets"]
+                                           if ":" not in s["subnet"]))
+        # The last address: podman hands its own out from the first.
+        self.server_ip, self.prefix = str(subnet.broadcast_address - 1), subnet.prefixlen
+        podman("run", "-d", "--pull=never", "--no-healthcheck", "--name", self.client,
+               "--network", self.name, "--cap-drop", "all", "--entrypoint", "sleep",
+               self.bench_image, "infinity")
+        self.client_pid = int(podman("inspect", "--format", "{{.State.Pid}}",
+                                     self.client).stdout.strip())
+        p = procs.run(nsenter(self.client_pid, "ethtool", "-K", "eth0", "tx", "off"),
+                      timeout=30, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("ethtool -K eth0 tx off in the client container failed: "
+                               + p.stderr.strip())
+        return self
+
+    def down(self) -> None:
+        podman("rm", "-f", "-t", "0", self.client, check=False)
+        podman("network", "rm", "-f", self.name, check=False)
+
+    def forget_server(self) -> None:
+        """Each server container has a new MAC address on the same IP: the
+        client's stale neighbour entry would send to the last one's."""
+        procs.run(nsenter(self.client_pid, "ip", "neigh", "flush", "dev", "eth0"), timeout=30,
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def fetch(self, url: str, timeout: float = 10) -> bytes:
+        p = procs.run(nsenter(self.client_pid, sys.executable, "-c", FETCH, url, str(timeout)),
+                      timeout=timeout + 20, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise OSError(f"GET {url} from the client container: "
+                          + p.stderr.decode(errors="replace").strip()[-300:])
+        return p.stdout
 
 
 def ensure_tracefs() -> str | None:
@@ -112,45 +221,92 @@ class Container:
     """A server container, with what loadtest's measuring needs: the host
     PID of zcserve (perf and /proc watch it), its port and admin port."""
 
-    def __init__(self, backend: servers.Backend, name: str, port: int, admin_port: int):
+    def __init__(self, backend: servers.Backend, name: str, port: int, admin_port: int,
+                 network: Network | None = None):
         self.backend = backend
         self.name = name
         self.port = port
         self.admin_port = admin_port
+        self.network = network  # None: the host's network, on loopback
+        self.host = network.server_ip if network else "127.0.0.1"
         self.pid = 0
         self.exit_status: int | None = None
         self.command = ""  # the podman run line, kept with the server's log
 
     @classmethod
     def start(cls, backend: servers.Backend, www: str, cpu: int | None, profile: str | None,
-              kernel_count: bool, image: str) -> "Container":
-        port, admin_port = servers.free_port(), servers.free_port()
+              kernel_count: bool, image: str, network: Network | None = None) -> "Container":
         name = f"{NAME_PREFIX}{backend.engine}-{backend.sender}-{os.getpid()}"
         podman("rm", "-f", "-t", "0", name, check=False)
-        cmd = ["run", "-d", "--pull=never", "--no-healthcheck", "--name", name,
-               "--network", "host", "-v", f"{www}:/www:ro"]
+        cmd = ["run", "-d", "--pull=never", "--no-healthcheck", "--name", name]
+        if network:
+            port, admin_port = NET_PORT, NET_ADMIN_PORT
+            cmd += ["--network", network.name, "--ip", network.server_ip]
+            listen = f"0.0.0.0:{port}"  # the dpdk engine listens on its own address
+        else:
+            port, admin_port = servers.free_port(), servers.free_port()
+            cmd += ["--network", "host"]
+            listen = f"127.0.0.1:{port}"
+        cmd += ["-v", f"{www}:/www:ro"]
         if cpu is not None:
             cmd += ["--cpuset-cpus", str(cpu)]
         cmd += privileges(backend.engine, backend.sender, profile, kernel_count)
-        cmd += [image, "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}",
+        cmd += [image, "--listen", listen, "--admin", f"127.0.0.1:{admin_port}",
                 "--engine", backend.engine, "--sender", backend.sender, "--workers", "1"]
-        c = cls(backend, name, port, admin_port)
+        if backend.engine == "dpdk":
+            if network is None:
+                raise RuntimeError("the dpdk engine runs on the demo's network only")
+            cmd += ["--set", f"io.dpdk.vdev={DPDK_VDEV}",
+                    "--set", f"io.dpdk.address={network.server_ip}/{network.prefix}"]
+        c = cls(backend, name, port, admin_port, network)
         c.command = "podman " + " ".join(shlex.quote(a) for a in cmd)
+        if network:
+            network.forget_server()
         podman(*cmd)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if not c.alive():
                 raise RuntimeError(f"{backend.label} container exited: {c.log_tail()}")
             try:
-                measure.read_stats(admin_port, timeout=2)
+                if not c.pid:
+                    c.pid = int(podman("inspect", "--format", "{{.State.Pid}}",
+                                       name).stdout.strip())
+                c.read_stats(timeout=2)
                 break
-            except OSError:
+            except (OSError, ValueError):
                 time.sleep(0.1)
         else:
             c.stop()
             raise RuntimeError(f"{backend.label} did not answer on its admin port: {c.log_tail()}")
-        c.pid = int(podman("inspect", "--format", "{{.State.Pid}}", name).stdout.strip())
         return c
+
+    def read_stats(self, timeout: float = 10) -> dict:
+        """zcserve's /stats: on the host's loopback, or on the server
+        container's own (from inside its network namespace)."""
+        if self.network is None:
+            return measure.read_stats(self.admin_port, timeout=timeout)
+        if not self.pid:
+            raise OSError("no process yet")
+        p = procs.run(nsenter(self.pid, sys.executable, "-c", FETCH,
+                              f"http://127.0.0.1:{self.admin_port}/stats", str(timeout)),
+                      timeout=timeout + 20, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise OSError("/stats: " + p.stderr.decode(errors="replace").strip()[-300:])
+        return json.loads(p.stdout)
+
+    def verify(self, www: str, paths: dict[int, str]) -> None:
+        """One GET per file, compared byte for byte (servers.verify, from
+        the client container when on the demo's network)."""
+        if self.network is None:
+            servers.verify(self, www, paths)
+            return
+        for path in paths.values():
+            body = self.network.fetch(f"http://{self.host}:{self.port}{path}")
+            with open(os.path.join(www, path.lstrip("/")), "rb") as f:
+                want = f.read()
+            if body != want:
+                raise RuntimeError(f"{self.backend.label} served {path} wrongly: "
+                                   f"{len(body)} bytes (want {len(want)} bytes)")
 
     def alive(self) -> bool:
         p = podman("inspect", "--format", "{{.State.Running}}", self.name, check=False)
@@ -175,9 +331,10 @@ class Container:
 
 
 def bench(url: str, conns: int, duration_s: float, cpu: int | None,
-          image: str) -> tuple[dict, str]:
+          image: str, network: Network | None = None) -> tuple[dict, str]:
     """wrk in the bench container; its result line parsed as loadtest's."""
-    cmd = ["podman", "run", "--rm", "--pull=never", "--network", "host", "--cap-drop", "all"]
+    where = f"container:{network.client}" if network else "host"
+    cmd = ["podman", "run", "--rm", "--pull=never", "--network", where, "--cap-drop", "all"]
     if cpu is not None:
         cmd += ["--cpuset-cpus", str(cpu)]
     cmd += [image] + wrk.command(url, conns, duration_s)[1:]
@@ -208,6 +365,27 @@ class Demo:
             self.server_cpu = self.client_cpu = None
             self.pinning = "one CPU: server and bench containers share it"
         self.profile = None if args.seccomp == "default" else args.seccomp
+        self.network: Network | None = None  # made when a backend needs it
+
+    def needs_network(self, b: servers.Backend) -> bool:
+        return b.engine == "dpdk" or self.args.network == "bridge"
+
+    def network_for(self, b: servers.Backend) -> Network | None:
+        return self.network if self.needs_network(b) else None
+
+    def probe_dpdk(self, b: servers.Backend) -> str | None:
+        """Whether the dpdk engine starts here (AF_XDP, the kernel's XDP on
+        a veth): None, or why not. Run when dpdk comes from the default
+        list, so that a host without XDP skips it with the reason instead
+        of failing the demo."""
+        try:
+            c = Container.start(b, self.www, self.server_cpu, self.profile,
+                                self.args.kernel_count, self.args.image, self.network)
+        except RuntimeError as e:
+            return str(e).replace("\n", " / ")
+        c.stop()
+        c.remove()
+        return None
 
     def list_backends(self) -> str:
         """zcserve --list-backends inside a container with the privileges
@@ -226,27 +404,27 @@ class Demo:
         os.makedirs(run_dir, exist_ok=True)
         try:
             c = Container.start(b, self.www, self.server_cpu, self.profile,
-                                self.args.kernel_count, self.args.image)
-            servers.verify(c, self.www, {size: path})
-            url = f"http://127.0.0.1:{c.port}{path}"
+                                self.args.kernel_count, self.args.image, self.network_for(b))
+            c.verify(self.www, {size: path})
+            url = f"http://{c.host}:{c.port}{path}"
             if self.args.warmup > 0:
                 warm, _ = bench(url, conns, self.args.warmup, self.client_cpu,
-                                self.args.bench_image)
+                                self.args.bench_image, c.network)
                 if warm["error_total"]:
                     raise RuntimeError(f"errors during warm-up: {warm['errors']}")
             # As loadtest/run: perf's window is the wrk run; /stats and
             # /proc are read just outside it.
             with measure.PerfStat(c.pid) as perf:
-                before = measure.read_stats(c.admin_port)
+                before = c.read_stats()
                 ticks_before = measure.cpu_ticks(c.pid)
                 perf.enable()
                 try:
                     wrk_data, raw = bench(url, conns, self.args.duration, self.client_cpu,
-                                          self.args.bench_image)
+                                          self.args.bench_image, c.network)
                 finally:
                     perf.disable()
                 ticks = measure.cpu_ticks(c.pid) - ticks_before
-                after = measure.read_stats(c.admin_port)
+                after = c.read_stats()
                 perf_counts = perf.result()
             with open(os.path.join(run_dir, "wrk.txt"), "w") as f:
                 f.write(raw)
@@ -283,10 +461,30 @@ class Demo:
         wanted = [servers.Backend("zcserve", e, s)
                   for e, s in (a.pairs or default_backends(listing))]
         backends, notes = usable(wanted, listing)
-        for n in notes:
-            log(f"note: {n}")
+        if self.profile is None:
+            for b in [b for b in backends if b.engine == "dpdk"]:
+                backends.remove(b)
+                notes.append(f"{b.label} skipped: podman's default seccomp profile allows "
+                             "bpf(), which its AF_XDP device needs, only with CAP_SYS_ADMIN")
         os.makedirs(self.out, exist_ok=True)
         paths = tree.make_tree(self.www, a.size_list)
+        if any(self.needs_network(b) for b in backends):
+            self.network = Network(a.bench_image)
+            try:
+                self.network.up()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                self.network.down()
+                raise SystemExit(f"docker/demo: the demo's podman network: {e}")
+        if a.pairs is None:  # dpdk from the default list: skipped where XDP is not usable
+            for b in [b for b in backends if b.engine == "dpdk"]:
+                why = self.probe_dpdk(b)
+                if why:
+                    backends.remove(b)
+                    notes.append(f"{b.label} skipped: it did not start here: {why}")
+        if any(b.engine == "dpdk" for b in backends):
+            notes.append(DPDK_NOTE)
+        for n in notes:
+            log(f"note: {n}")
         plan = [(rep, size, conns, b) for rep in range(1, a.repeats + 1)
                 for size in a.size_list for conns in a.conn_list for b in backends]
         doc = {
@@ -300,8 +498,13 @@ class Demo:
                         "text": self.pinning},
             "load_text": (f"Each run: a fresh server container, a {a.warmup:g} s warm-up, then "
                           f"wrk -t1 -cN -d{a.duration:g}s from the bench container, for one "
-                          f"file; {a.repeats} repeat(s), interleaved. {self.pinning}; host "
-                          f"network, loopback. {NOTE}"),
+                          f"file; {a.repeats} repeat(s), interleaved. {self.pinning}; "
+                          + ("every backend on a podman network of the demo's own (veth, "
+                             "bridge)" if a.network == "bridge" else
+                             "host network, loopback" + ("; dpdk on a podman network of the "
+                                                         "demo's own (veth, bridge)"
+                                                         if self.network else ""))
+                          + f". {NOTE}"),
             "zcserve": {"path": a.image, "version": ""},
             "syscall_cost": None,
             "syscall_cost_note": "not measured in the container demo (loadtest/run does)",
@@ -337,6 +540,8 @@ class Demo:
             for name in podman("ps", "-a", "--format", "{{.Names}}", check=False).stdout.split():
                 if name.startswith(NAME_PREFIX) and name.endswith(f"-{os.getpid()}"):
                     podman("rm", "-f", "-t", "0", name, check=False)
+            if self.network:
+                self.network.down()
         doc["elapsed_s"] = round(time.monotonic() - started, 1)
         doc["machine"]["load_average_at_end"] = load_average()
         try:
@@ -352,6 +557,8 @@ class Demo:
         else:
             print(written["table"])
             print(NOTE)
+            if any(b.engine == "dpdk" for b in backends):
+                print(DPDK_NOTE)
             print()
             print(f"results: {written['json']}")
             print(f"report:  {written['html']}")
@@ -425,6 +632,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seccomp", default=PROFILE,
                    help="seccomp profile for the servers, or 'default' for podman's own "
                         "(which refuses io_uring); default docker/seccomp/zcserve.json")
+    p.add_argument("--network", choices=("host", "bridge"), default="host",
+                   help="host: the kernel engines on the host's loopback (default); bridge: "
+                        "every backend on the demo's own podman network, where the dpdk "
+                        "engine always runs, loaded from a client container over a veth")
     p.add_argument("--no-kernel-count", dest="kernel_count", action="store_false",
                    help="run the servers as the image's unprivileged user, without CAP_PERFMON "
                         "or tracefs: no kernel count inside the container")
@@ -451,12 +662,15 @@ def main(argv: list[str] | None = None) -> int:
     def interrupt(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
+    demo = Demo(args)
     try:
-        return Demo(args).run(argv)
+        return demo.run(argv)
     except KeyboardInterrupt:
         return 130
     finally:
         procs.kill_all()
+        if demo.network:
+            demo.network.down()
 
 
 if __name__ == "__main__":
