@@ -128,14 +128,23 @@ void dpdk_engine::run() {
     // A page the stack referenced was lost this turn (the poll's
     // retransmissions, the events' sends): nothing has left since.
     if (dpdk::page_guard::take_fault()) recover_from_lost_pages();
-    if (stop_requested_.load(std::memory_order_relaxed) && !driver_.draining())
+    if (stop_requested_.load(std::memory_order_relaxed) && !driver_.draining()) {
       driver_.begin_drain(now);
+      tcp_->stop_listening();  // a new connection is refused, as on a kernel's stack
+    }
     driver_.expire(now);
     flush_when_due();
-    if (driver_.drained(now)) break;
+    // Replies the driver finished may still be in the stack's buffers,
+    // which exit would lose: unlike a kernel's, they end with the process.
+    // So the drain also waits for the peers' acknowledgements (closed
+    // connections the stack keeps), within the same limit.
+    if (driver_.drained(now) && (tcp_->live() == 0 || now >= driver_.drain_deadline())) break;
   }
   driver_.close_all();
-  stack_->poll();  // the closes' FINs and resets
+  // What the limit left undelivered is reset: no peer is left waiting on a
+  // connection gone silent.
+  tcp_->abort_all();
+  stack_->poll();
   dev_->flush();
   const auto& f = dev_->figures();
   spdlog::info("dpdk: frames received {}, given back {}, sent {}, dropped {}, bursts {}",
@@ -191,8 +200,11 @@ void dpdk_engine::on_event(const dpdk::tcp_event_entry& e, std::int64_t now) {
     case dpdk::tcp_event::writable:
       let_go(e.id);
       if (c == nullptr) {
-        // Closed, kept until its referenced bytes were acknowledged.
-        if (e.id < held_.size() && held_[e.id].empty()) tcp_->release(e.id);
+        // Closed, and kept until the peer acknowledged every byte.
+        if (tcp_->acked(e.id) >= tcp_->written(e.id)) {
+          if (e.id < held_.size()) held_[e.id].clear();
+          tcp_->release(e.id);
+        }
         return;
       }
       if (!c->in_use || !c->blocked) return;
@@ -210,7 +222,7 @@ void dpdk_engine::refuse(dpdk::conn_id id) {
   // Over server.max_connections: the short 503 if the stack takes it, then
   // a close; the connections already served are not disturbed.
   tcp_->write(id, {busy_reply.data(), busy_reply.size()}, true, false);
-  tcp_->close(id, false);
+  tcp_->close(id);
 }
 
 read_status dpdk_engine::receive(conn& c) {
@@ -261,7 +273,7 @@ void dpdk_engine::release(conn& c) {
     h.clear();
   } else {
     let_go(c.id);
-    if (!tcp_->close(c.id, !h.empty())) h.clear();
+    if (!tcp_->close(c.id)) h.clear();
   }
   by_id_[c.id] = nullptr;
   driver_.finished(c);

@@ -196,9 +196,8 @@ tcp::tcp(stack& st, std::uint16_t port, unsigned backlog) : p_(std::make_unique<
 }
 
 tcp::~tcp() {
-  for (conn_id id = 0; id < p_->slots.size(); ++id)
-    if (p_->slots[id].in_use && p_->slots[id].pcb != nullptr) abort(id);
-  if (p_->listener != nullptr) tcp_close(p_->listener);
+  abort_all();
+  stop_listening();
   impl::current = nullptr;
 }
 
@@ -274,7 +273,7 @@ void tcp::shutdown_write(conn_id id) {
   if (tcp_pcb* pcb = p_->slots[id].pcb) tcp_shutdown(pcb, 0, 1);
 }
 
-bool tcp::close(conn_id id, bool keep) {
+bool tcp::close(conn_id id) {
   impl::slot& s = p_->slots[id];
   tcp_pcb* pcb = s.pcb;
   if (pcb == nullptr) {
@@ -284,7 +283,7 @@ bool tcp::close(conn_id id, bool keep) {
   // Closing with input unread sends RST, as the kernel does (the engine
   // lingers first when that would cut a reply short); lwIP would free the
   // pcb inside tcp_close then, so it is aborted here, knowingly.
-  keep = keep && s.in == nullptr && s.acked < s.written;
+  bool keep = s.in == nullptr && s.acked < s.written;
   if (keep) {
     // Only acknowledgements and the end matter now: late input is dropped
     // by lwIP's own null receiver.
@@ -305,13 +304,32 @@ void tcp::abort(conn_id id) {
   impl::slot& s = p_->slots[id];
   if (tcp_pcb* pcb = s.pcb) {
     impl::detach(pcb);
+    // lwIP's RST carries snd_nxt. A peer whose window is full and which
+    // dropped what came past it accepts a RST only at the edge of its
+    // window: past it, the RST is dropped and the peer waits on silence
+    // (test_sigterm_with_sent_replies_unread_exits_at_once). So, as Linux
+    // does (tcp_acceptable_seq), no further than the window's end.
+    const u32_t window_end = pcb->lastack + pcb->snd_wnd;
+    if (static_cast<std::int32_t>(pcb->snd_nxt - window_end) > 0) pcb->snd_nxt = window_end;
     tcp_abort(pcb);
   }
   p_->free_slot(id);
 }
 
 void tcp::release(conn_id id) {
+  if (tcp_pcb* pcb = p_->slots[id].pcb) impl::detach(pcb);  // kept after close(): lwIP ends it
   p_->free_slot(id);
+}
+
+void tcp::stop_listening() {
+  if (p_->listener == nullptr) return;
+  tcp_close(p_->listener);
+  p_->listener = nullptr;
+}
+
+void tcp::abort_all() {
+  for (conn_id id = 0; id < p_->slots.size(); ++id)
+    if (p_->slots[id].in_use) abort(id);
 }
 
 std::size_t tcp::live() const noexcept {

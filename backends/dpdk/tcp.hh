@@ -81,20 +81,27 @@ class tcp {
 
   // FIN after what is queued; reading goes on (a lingering close).
   void shutdown_write(conn_id id);
-  // Graceful close: FIN after what is queued, then lwIP finishes the
-  // handshake alone; with input unread, RST instead (as the kernel does).
-  // The id is free at once, unless `keep` and bytes written by reference
-  // are not all acknowledged: then close() returns true, the id stays
-  // reserved, `writable` (acked() moved) and `gone` keep coming for it,
-  // and the caller release()s it once acked() reaches written() or it is
-  // gone, keeping the referenced bytes alive until then.
-  bool close(conn_id id, bool keep);
+  // Graceful close: FIN after what is queued; with input unread, RST
+  // instead (as the kernel does). The id is free at once when nothing
+  // written waits for the peer's acknowledgement. Otherwise close()
+  // returns true and the id stays reserved: `writable` (acked() moved) and
+  // `gone` keep coming for it, and the caller release()s it once acked()
+  // reaches written() or it is gone. So the engine knows what its stack
+  // still owes peers (a drain waits for it; bytes written by reference
+  // stay alive until then), as a kernel's socket buffers would know.
+  bool close(conn_id id);
   // RST now; the id is free at once.
   void abort(conn_id id);
   // Frees the id of a connection that is `gone`, or of a closed one kept
-  // until acknowledged.
+  // until acknowledged (lwIP finishes its close alone, unheard).
   void release(conn_id id);
 
+  // No new connection: a SYN is answered with RST (connection refused).
+  void stop_listening();
+  // RST on every connection, closed ones still kept included.
+  void abort_all();
+
+  // Ids in use: open connections and closed ones kept.
   std::size_t live() const noexcept;
 
   struct impl;

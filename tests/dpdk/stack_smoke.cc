@@ -33,6 +33,7 @@ constexpr std::string_view small_reply = "HTTP/1.1 200 OK\r\nContent-Length: 6\r
 // of the reply being written.
 struct conn {
   bool open = false;
+  bool closing = false;  // closed, its id kept until the peer acknowledged all
   std::string in;
   std::string head;  // the current reply's head, copied into the stack
   std::size_t head_left = 0;
@@ -99,8 +100,9 @@ struct server {
     }
     tcp.output(id);
     if (c.peer_done && c.head_left == 0 && c.body_at == c.body_end) {
-      tcp.close(id, false);
+      const bool kept = tcp.close(id);
       c = conn{};
+      c.closing = kept;
     }
   }
 };
@@ -161,9 +163,16 @@ int main(int argc, char** argv) {
             c.open = true;
             break;
           case zc::dpdk::tcp_event::gone:
-            if (c.open) tcp.release(e.id);
+            if (c.open || c.closing) tcp.release(e.id);
             c = conn{};
             continue;
+          case zc::dpdk::tcp_event::writable:
+            if (c.closing && tcp.acked(e.id) >= tcp.written(e.id)) {
+              tcp.release(e.id);
+              c = conn{};
+              continue;
+            }
+            break;
           default:
             break;
         }
