@@ -51,7 +51,14 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
   // Nothing left behind in /var/run/dpdk or hugetlbfs when the process
   // ends: --in-memory with huge pages, --no-shconf without (plain memory is
   // EAL's legacy mode, which --in-memory refuses).
-  args = {"zcserve", "--no-pci", "--no-telemetry", "--log-level=5"};
+  // A PCI device only when the extra arguments allow one (-a/--allow
+  // 0000:03:00.0, a NIC bound to vfio-pci): EAL would otherwise probe every
+  // PCI device it may take.
+  const bool pci = std::any_of(o.eal_extra.begin(), o.eal_extra.end(), [](const std::string& a) {
+    return a == "-a" || a.starts_with("--allow") || a.starts_with("-a");
+  });
+  args = {"zcserve", "--no-telemetry", "--log-level=5"};
+  if (!pci) args.push_back("--no-pci");
   if (o.huge_pages) {
     args.push_back("--in-memory");
   } else {
@@ -60,7 +67,7 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
     args.push_back("-m");
     args.push_back(std::to_string(o.memory_mb));
   }
-  args.push_back("--vdev=" + o.vdev);
+  if (!o.vdev.empty()) args.push_back("--vdev=" + o.vdev);
   args.insert(args.end(), o.eal_extra.begin(), o.eal_extra.end());
   // One lcore, the caller's: EAL would otherwise start a pinned thread of
   // its own on every other CPU. And EAL pins the caller to that lcore's
@@ -77,13 +84,18 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0)
-    fail("EAL initialisation (" + o.vdev + ")", rte_errno);
+    fail("EAL initialisation (" + (pci ? std::string("the allowed PCI device") : o.vdev) + ")",
+         rte_errno);
   if (placed) pthread_setaffinity_np(pthread_self(), sizeof placement, &placement);
   p_->eal = true;
 
   if (rte_eth_dev_count_avail() == 0)
-    throw std::runtime_error("dpdk: no port: the vdev '" + o.vdev + "' did not probe");
-  p_->port = static_cast<std::uint16_t>(rte_eth_find_next(0));  // the vdev: the only port
+    throw std::runtime_error(
+        pci ? "dpdk: no port: the PCI device allowed in io.dpdk.eal_args did not probe (is it "
+              "bound to vfio-pci?)"
+            : "dpdk: no port: the vdev '" + o.vdev + "' did not probe");
+  // The one device: the vdev, or the allowed PCI NIC.
+  p_->port = static_cast<std::uint16_t>(rte_eth_find_next(0));
   const auto priv = static_cast<std::uint16_t>(RTE_ALIGN(o.priv_bytes, RTE_MBUF_PRIV_ALIGN));
   p_->pool = rte_pktmbuf_pool_create("zc_mbufs", o.mbufs, 256, priv, RTE_MBUF_DEFAULT_BUF_SIZE,
                                      static_cast<int>(rte_socket_id()));

@@ -82,10 +82,11 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
     throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
                              "\": the dpdk engine has read_write and mmap");
   const auto& d = cfg_.io.dpdk;
-  if (d.vdev.empty())
+  if (d.vdev.empty() && d.eal_args.find("-a") == std::string::npos)
     throw std::runtime_error(
-        "io.dpdk.vdev is not set: the dpdk engine needs a device (e.g. "
-        "net_af_xdp0,iface=veth0,busy_budget=0)");
+        "io.dpdk.vdev is not set: the dpdk engine needs a device (a virtual one, e.g. "
+        "net_af_xdp0,iface=veth0,busy_budget=0, or a PCI NIC bound to vfio-pci, named in "
+        "io.dpdk.eal_args as \"-a 0000:03:00.0\")");
   if (d.address.empty())
     throw std::runtime_error("io.dpdk.address is not set: the stack needs its own A.B.C.D/N");
   const dpdk::ipv4_config ip = parse_address(d);
