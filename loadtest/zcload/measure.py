@@ -280,8 +280,11 @@ def stats_delta(before: dict, after: dict) -> dict:
         "process_kernel_syscalls": (diff(before.get("process", {}).get("kernel_syscalls"),
                                          after.get("process", {}).get("kernel_syscalls"))
                                     if kernel_ok else None),
-        "copied_bytes": (a["copied_bytes"]["to_user"] + a["copied_bytes"]["from_user"]
-                         - b["copied_bytes"]["to_user"] - b["copied_bytes"]["from_user"]),
+        # Across the user/kernel line both ways, and within user space into
+        # a userspace stack's buffers (in_user, the dpdk engine's; absent
+        # from the /stats of an older zcserve).
+        "copied_bytes": sum(a["copied_bytes"].get(k, 0) - b["copied_bytes"].get(k, 0)
+                            for k in ("to_user", "from_user", "in_user")),
         "body_copied_bytes": a["copied_bytes"]["body"] - b["copied_bytes"]["body"],
         "syscalls_by_call": {k: v for k, v in calls.items() if v},
     }

@@ -130,7 +130,8 @@ LEGEND = (
     "raw_syscalls:sys_enter,context-switches -p PID` on the server process during the wrk run; "
     "CPU us/req and server CPU %: utime+stime of the server process from /proc/PID/stat; all "
     "measured the same way for every server, per request wrk completed. copied B/req "
-    "(bytes copied between user and kernel memory) and zc calls/req (zcserve's own wrapper "
+    "(bytes copied between user and kernel memory, and on dpdk into its stack's buffers) and "
+    "zc calls/req (zcserve's own wrapper "
     "count) come from zcserve's /stats: only zcserve counts them, so they are n/a for peers."
 )
 
@@ -369,8 +370,9 @@ SIZE_NOTE = (
     "completion and the pinning of the pages. The copied-bytes chart counts copies through "
     "user space (zcserve's /stats): read_write and readv_writev copy the body twice (pread "
     "in, write out), mmap once, sendfile and splice never, send_zc only a small body, which "
-    "it sends with the head; the dpdk engine's pread is counted, its copies into lwIP and "
-    "into the frames are user-space memcpy and are not (--perf-record shows them)."
+    "it sends with the head; on the dpdk engine the copies a kernel stack would make in send() "
+    "are made in the process and counted there: request bytes out of the frames, bytes into "
+    "lwIP's segments, every frame into a transmit buffer."
 )
 
 
