@@ -229,6 +229,10 @@ class Container:
         self.admin_port = admin_port
         self.network = network  # None: the host's network, on loopback
         self.host = network.server_ip if network else "127.0.0.1"
+        # What servers.verify reads of loadtest's Running: the clients
+        # connect from this process's own namespace (on the demo's network,
+        # verify() goes through the client container instead).
+        self.client_ns = None
         self.pid = 0
         self.exit_status: int | None = None
         self.command = ""  # the podman run line, kept with the server's log
