@@ -55,12 +55,23 @@ std::vector<std::string> split_spaces(const std::string& s) {
   return out;
 }
 
+// The senders this engine has not, and why (--list-backends says so).
+std::string one_buffer_at_a_time() {
+  return "the stack takes one buffer per write, so a vector saves nothing here: read_write "
+         "makes the same copies";
+}
+std::string no_kernel_socket() {
+  return "moves file pages into a kernel socket, and the dpdk engine's sockets are its own "
+         "stack's, in the process: mmap hands the stack the file's pages instead";
+}
+
 }  // namespace
 
 engine_info dpdk_engine::descriptor() {
   static constexpr sender_entry senders[] = {
-      {sender_kind::read_write, &always_usable},
-      {sender_kind::mmap, &always_usable},
+      {sender_kind::read_write, &always_usable}, {sender_kind::readv_writev, &one_buffer_at_a_time},
+      {sender_kind::mmap, &always_usable},       {sender_kind::sendfile, &no_kernel_socket},
+      {sender_kind::splice, &no_kernel_socket},  {sender_kind::send_zc, &no_kernel_socket},
   };
   return {"dpdk", &make, senders, &always_usable, sender_kind::read_write, &stack_address};
 }
