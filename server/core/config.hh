@@ -7,7 +7,14 @@
 #include <utility>
 #include <vector>
 
+#include "server/core/engine_sections.hh"
+
 namespace zc {
+
+// The longest any duration setting may be: far below the range of
+// milliseconds, so that a duration added to a clock reading needs no
+// overflow check.
+inline constexpr std::int64_t max_duration_ms = 24LL * 60 * 60 * 1000;
 
 // Everything a run is configured with. Defaults here are the defaults a
 // user gets with no file and no flags.
@@ -85,6 +92,10 @@ struct config {
       std::string eal_args;      // more EAL arguments, separated by spaces
       unsigned tx_delay_us = 0;  // frames wait up to this long to leave together; 0: at once
     } dpdk;
+
+    // Each engine's own section, [io.<something>]: its settings struct and
+    // keys are declared in the engine's folder, the core only holds them.
+    engine_sections sections;
   } io;
 
   // The admin listener: /metrics and /stats, served by a thread of its own
