@@ -5,7 +5,10 @@
 #include "server/core/config.hh"
 
 // Each engine that is compiled in contributes its descriptor through one of
-// these headers; the others are listed as "not compiled in".
+// these headers; the others are listed as "not compiled in". An engine's
+// settings and keys need none of its libraries, so they are there either way.
+#include "backends/dpdk/dpdk_settings.hh"
+#include "backends/io_uring/io_uring_settings.hh"
 #ifdef ZC_HAVE_EPOLL
 #include "backends/epoll/epoll_engine.hh"
 #endif
@@ -67,7 +70,11 @@ const engine_info all_engines[] = {
 #ifdef ZC_HAVE_IO_URING
     io_uring_engine::descriptor(),
 #else
-    {"io_uring", nullptr, {}, &always_usable},
+    {.name = "io_uring",
+     .make = nullptr,
+     .senders = {},
+     .unusable = &always_usable,
+     .section = &uring_section},
 #endif
 #ifdef ZC_HAVE_ASIO
     asio_engine::descriptor(),
@@ -77,7 +84,11 @@ const engine_info all_engines[] = {
 #ifdef ZC_HAVE_DPDK
     dpdk_engine::descriptor(),
 #else
-    {"dpdk", nullptr, {}, &always_usable},
+    {.name = "dpdk",
+     .make = nullptr,
+     .senders = {},
+     .unusable = &always_usable,
+     .section = &dpdk_section},
 #endif
 };
 

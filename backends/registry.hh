@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "backends/engine.hh"
+#include "backends/engine_keys.hh"
 #include "backends/senders/kinds.hh"
 #include "backends/worker.hh"
 
@@ -40,6 +41,11 @@ struct engine_info {
   // listener is made for it, and it listens on server.listen's port at the
   // address this returns (from the engine's own settings).
   std::string (*own_address)(const config&) = nullptr;
+  // The engine's own settings section ([io.uring]) and its keys, declared
+  // in its folder; nullptr when it has none. Set whether or not the engine
+  // is built, so that a config file reads the same on every build: its keys
+  // are checked and listed as usual, and only io.engine = its name fails.
+  const engine_section* section = nullptr;
 };
 
 // Every engine zcserve knows of, built or not, in the order --list-backends

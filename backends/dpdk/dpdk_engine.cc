@@ -24,7 +24,7 @@ std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
 }
 
 // A.B.C.D/N into host-order address and mask; the config checked the form.
-dpdk::ipv4_config parse_address(const config::io_section::dpdk_section& d) {
+dpdk::ipv4_config parse_address(const dpdk_settings& d) {
   dpdk::ipv4_config ip;
   const std::size_t slash = d.address.find('/');
   in_addr a{};
@@ -44,7 +44,7 @@ dpdk::ipv4_config parse_address(const config::io_section::dpdk_section& d) {
 
 // Where the engine listens: its stack's own address, without the prefix.
 std::string stack_address(const config& cfg) {
-  const std::string& a = cfg.io.dpdk.address;
+  const std::string& a = cfg.io.sections.get<dpdk_settings>().address;
   return a.substr(0, a.find('/'));
 }
 
@@ -73,7 +73,13 @@ engine_info dpdk_engine::descriptor() {
       {sender_kind::mmap, &always_usable},       {sender_kind::sendfile, &no_kernel_socket},
       {sender_kind::splice, &no_kernel_socket},  {sender_kind::send_zc, &no_kernel_socket},
   };
-  return {"dpdk", &make, senders, &always_usable, sender_kind::read_write, &stack_address};
+  return {.name = "dpdk",
+          .make = &make,
+          .senders = senders,
+          .unusable = &always_usable,
+          .preferred = sender_kind::read_write,
+          .own_address = &stack_address,
+          .section = &dpdk_section};
 }
 
 struct dpdk_engine::conn : driver_conn {
@@ -86,13 +92,14 @@ struct dpdk_engine::conn : driver_conn {
 dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
+      own_(cfg_.io.sections.get<dpdk_settings>()),
       files_(ctx_),
       sender_(*this, cfg_, sender),
       driver_(ctx_.id, cfg_, files_.http, sender_, *this) {
   if (sender != sender_kind::read_write && sender != sender_kind::mmap)
     throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
                              "\": the dpdk engine has read_write and mmap");
-  const auto& d = cfg_.io.dpdk;
+  const dpdk_settings& d = own_;
   if (d.vdev.empty() && d.eal_args.find("-a") == std::string::npos)
     throw std::runtime_error(
         "io.dpdk.vdev is not set: the dpdk engine needs a device (a virtual one, e.g. "
@@ -172,7 +179,7 @@ void dpdk_engine::flush_when_due() {
     queued_since_us_ = -1;
     return;
   }
-  const unsigned delay_us = cfg_.io.dpdk.tx_delay_us;
+  const unsigned delay_us = own_.tx_delay_us;
   if (delay_us == 0) {
     dev_->flush();
     return;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/dpdk/device.hh"
+#include "backends/dpdk/dpdk_settings.hh"
 #include "backends/dpdk/stack.hh"
 #include "backends/dpdk/tcp.hh"
 #include "backends/driver.hh"
@@ -116,6 +117,7 @@ class dpdk_engine final : public engine {
 
   worker_context ctx_;
   const config& cfg_;
+  const dpdk_settings& own_;  // [io.dpdk], looked up once
   worker_files files_;
   std::unique_ptr<dpdk::device> dev_;
   std::unique_ptr<dpdk::stack> stack_;

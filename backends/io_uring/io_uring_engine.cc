@@ -34,7 +34,7 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
       driver_(ctx_.id, cfg_, files_.http, *sender_, *this) {
   const features& f = probe();
   if (!f.why_not.empty()) throw std::runtime_error(f.why_not);
-  const auto& u = cfg_.io.uring;
+  const uring_settings& u = cfg_.io.sections.get<uring_settings>();
   if (u.sqpoll && !f.sqpoll)
     throw std::runtime_error("io.uring.sqpoll = true: this kernel refuses IORING_SETUP_SQPOLL");
   if (u.fixed_files && !f.fixed_fd_install)

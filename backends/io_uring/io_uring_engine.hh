@@ -12,6 +12,7 @@
 #include "backends/conn_timers.hh"
 #include "backends/driver.hh"
 #include "backends/engine.hh"
+#include "backends/io_uring/io_uring_settings.hh"
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/registry.hh"
 #include "backends/worker.hh"

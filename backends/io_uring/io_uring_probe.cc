@@ -180,7 +180,12 @@ std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
 engine_info io_uring_engine::descriptor() {
   // No sendfile operation: splice is its zero-copy path (file -> pipe ->
   // socket, linked, in one submission).
-  return {"io_uring", &make, senders, &engine_unusable, sender_kind::splice};
+  return {.name = "io_uring",
+          .make = &make,
+          .senders = senders,
+          .unusable = &engine_unusable,
+          .preferred = sender_kind::splice,
+          .section = &uring_section};
 }
 
 }  // namespace zc

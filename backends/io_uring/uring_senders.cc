@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "backends/io_uring/io_uring_settings.hh"
 #include "backends/io_uring/uring_sender.hh"
 #include "backends/senders/pipe_pool.hh"
 #include "backends/senders/staging.hh"
@@ -269,7 +270,7 @@ class mmap_sender final : public base_sender {
 class send_zc_sender final : public base_sender {
  public:
   explicit send_zc_sender(const config& cfg)
-      : base_sender(cfg), min_bytes_(cfg.io.uring.zc_min_bytes) {}
+      : base_sender(cfg), min_bytes_(cfg.io.sections.get<uring_settings>().zc_min_bytes) {}
   sender_kind kind() const noexcept override { return sender_kind::send_zc; }
 
   int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,

@@ -67,32 +67,6 @@ struct config {
     std::string sender;                    // unset (""): the engine's default, see --list-backends
     std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
 
-    // [io.uring]: the io_uring engine's own settings.
-    struct uring_section {
-      unsigned entries = 1024;         // submission queue slots; the completion queue has 4x
-      unsigned buffers = 1024;         // provided receive buffers per worker (a power of two)
-      std::size_t buffer_size = 4096;  // bytes per provided buffer
-      bool sqpoll = false;             // a kernel thread polls the submission queue
-      std::chrono::milliseconds sq_thread_idle{1000};  // idle time before it sleeps
-      int sq_thread_cpu = -1;  // CPU for the polling thread; -1: the scheduler picks
-      // with sqpoll: poll for completions this long before sleeping in the kernel
-      std::chrono::milliseconds sqpoll_spin{1};
-      std::size_t zc_min_bytes = 16384;  // send_zc: smaller bodies are copied (cheaper)
-      // sockets accepted straight into the ring's file table, files registered there
-      bool fixed_files = false;
-    } uring;
-
-    // [io.dpdk]: the dpdk engine's own settings (docs/backends/dpdk.md).
-    struct dpdk_section {
-      std::string vdev;          // DPDK's --vdev, e.g. net_af_xdp0,iface=veth0,busy_budget=0
-      std::string address;       // the stack's own IPv4 address, A.B.C.D/N
-      std::string gateway;       // A.B.C.D, or "" for peers on the link only
-      bool huge_pages = false;   // false: EAL on plain memory (--no-huge)
-      unsigned memory_mb = 256;  // with plain memory: how much EAL takes
-      std::string eal_args;      // more EAL arguments, separated by spaces
-      unsigned tx_delay_us = 0;  // frames wait up to this long to leave together; 0: at once
-    } dpdk;
-
     // Each engine's own section, [io.<something>]: its settings struct and
     // keys are declared in the engine's folder, the core only holds them.
     engine_sections sections;

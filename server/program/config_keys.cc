@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <type_traits>
+#include <variant>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "backends/registry.hh"
 #include "server/core/cache_control.hh"
 #include "server/core/encoding.hh"
 #include "server/core/mime.hh"
@@ -31,10 +34,6 @@ std::optional<std::string> string_of(const toml::node& n) {
 }
 
 namespace {
-
-// Durations are kept well below the range of milliseconds so that callers
-// can add them to a clock reading without overflow checks.
-constexpr std::int64_t max_duration_ms = 24LL * 60 * 60 * 1000;
 
 // "500ms", "10s", "2m": digits then a unit, nothing else.
 std::optional<std::int64_t> parse_duration_text(std::string_view s) {
@@ -140,26 +139,54 @@ key_spec with_note(key_spec k, std::string_view note) {
 
 // Field accessors are generic lambdas `[](auto& c) -> auto& {...}` so the
 // same one serves the writer (config&) and the --help default (const&).
+// The key builders below reach a field through an access: get(const
+// config&) and set(config&, value); field_access makes one of an accessor,
+// setting_access of an engine's key (backends/engine_keys.hh).
 
 template <class Field>
-key_spec integer_key(std::string_view section, std::string_view name, std::int64_t lo,
-                     std::int64_t hi, Field field) {
+struct field_access {
+  Field field;
+  auto get(const config& c) const { return field(c); }
+  template <class V>
+  void set(config& c, V v) const {
+    using T = std::remove_reference_t<decltype(field(c))>;
+    field(c) = static_cast<T>(std::move(v));
+  }
+};
+
+template <class V>
+struct setting_access {
+  const setting_key* key;
+  V get(const config& c) const { return std::get<V>(key->read(c)); }
+  void set(config& c, V v) const {
+    key->write(c, setting_value(std::in_place_type<V>, std::move(v)));
+  }
+};
+
+template <class Access>
+key_spec integer_key_by(std::string_view section, std::string_view name, std::int64_t lo,
+                        std::int64_t hi, Access field) {
   std::string allowed = fmt::format("an integer from {} to {}", lo, hi);
   applier apply = [=](config& c, const toml::node& n) -> std::string {
     const auto* v = n.as_integer();
     if (v == nullptr) return wrong(allowed, n, true);
     if (v->get() < lo || v->get() > hi) return wrong(allowed, n, false);
-    using T = std::remove_reference_t<decltype(field(c))>;
-    field(c) = static_cast<T>(v->get());
+    field.set(c, v->get());
     return "";
   };
-  shower show = [=](const config& c) { return fmt::format("{}", field(c)); };
+  shower show = [=](const config& c) { return fmt::format("{}", field.get(c)); };
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
 }
 
 template <class Field>
-key_spec duration_key(std::string_view section, std::string_view name, std::int64_t min_ms,
-                      Field field, std::int64_t max_ms = max_duration_ms) {
+key_spec integer_key(std::string_view section, std::string_view name, std::int64_t lo,
+                     std::int64_t hi, Field field) {
+  return integer_key_by(section, name, lo, hi, field_access<Field>{field});
+}
+
+template <class Access>
+key_spec duration_key_by(std::string_view section, std::string_view name, std::int64_t min_ms,
+                         std::int64_t max_ms, Access field) {
   std::string allowed = fmt::format(
       "a duration from {}ms to {}: integer milliseconds, or a string such as "
       "\"500ms\", \"10s\", \"2m\"",
@@ -174,56 +201,39 @@ key_spec duration_key(std::string_view section, std::string_view name, std::int6
       return wrong(allowed, n, true);
     }
     if (!ms || *ms < min_ms || *ms > max_ms) return wrong(allowed, n, false);
-    field(c) = std::chrono::milliseconds(*ms);
+    field.set(c, std::chrono::milliseconds(*ms));
     return "";
   };
-  shower show = [=](const config& c) { return duration_text(field(c)); };
+  shower show = [=](const config& c) { return duration_text(field.get(c)); };
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
+}
+
+template <class Field>
+key_spec duration_key(std::string_view section, std::string_view name, std::int64_t min_ms,
+                      Field field, std::int64_t max_ms = max_duration_ms) {
+  return duration_key_by(section, name, min_ms, max_ms, field_access<Field>{field});
 }
 
 // A string accepted when `ok` says so; NUL is refused everywhere because
 // every string here ends up in a C API (paths, names).
-template <class Field, class Check>
-key_spec string_key(std::string_view section, std::string_view name, std::string allowed, Check ok,
-                    Field field) {
+template <class Access, class Check>
+key_spec string_key_by(std::string_view section, std::string_view name, std::string allowed,
+                       Check ok, Access field) {
   applier apply = [=](config& c, const toml::node& n) -> std::string {
     const auto s = string_of(n);
     if (!s) return wrong(allowed, n, true);
     if (s->find('\0') != std::string::npos || !ok(*s)) return wrong(allowed, n, false);
-    field(c) = *s;
+    field.set(c, *s);
     return "";
   };
-  shower show = [=](const config& c) { return quoted(field(c)); };
+  shower show = [=](const config& c) { return quoted(field.get(c)); };
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
 }
 
-// A.B.C.D, each part a decimal number of at most 255 without a leading 0.
-bool ipv4_plain(std::string_view v) {
-  int parts = 0;
-  while (true) {
-    std::size_t n = 0;
-    unsigned value = 0;
-    while (n < v.size() && v[n] >= '0' && v[n] <= '9' && n < 3) value = value * 10 + (v[n++] - '0');
-    if (n == 0 || value > 255 || (n > 1 && v[0] == '0')) return false;
-    v.remove_prefix(n);
-    if (++parts == 4) return v.empty();
-    if (v.empty() || v.front() != '.') return false;
-    v.remove_prefix(1);
-  }
-}
-
-// A.B.C.D/N with N from 0 to 32.
-bool ipv4_prefix(std::string_view v) {
-  const std::size_t slash = v.find('/');
-  if (slash == std::string_view::npos || !ipv4_plain(v.substr(0, slash))) return false;
-  const std::string_view bits = v.substr(slash + 1);
-  if (bits.empty() || bits.size() > 2 || (bits.size() == 2 && bits[0] == '0')) return false;
-  unsigned b = 0;
-  for (char ch : bits) {
-    if (ch < '0' || ch > '9') return false;
-    b = b * 10 + static_cast<unsigned>(ch - '0');
-  }
-  return b <= 32;
+template <class Field, class Check>
+key_spec string_key(std::string_view section, std::string_view name, std::string allowed, Check ok,
+                    Field field) {
+  return string_key_by(section, name, std::move(allowed), ok, field_access<Field>{field});
 }
 
 bool non_empty(const std::string& s) {
@@ -304,17 +314,44 @@ key_spec admin_listen_key() {
   return {"admin", "listen", std::move(allowed), std::move(apply), std::move(show)};
 }
 
-template <class Field>
-key_spec bool_key(std::string_view section, std::string_view name, Field field) {
+template <class Access>
+key_spec bool_key_by(std::string_view section, std::string_view name, Access field) {
   std::string allowed = "true or false";
   applier apply = [=](config& c, const toml::node& n) -> std::string {
     const auto* v = n.as_boolean();
     if (v == nullptr) return wrong(allowed, n, true);
-    field(c) = v->get();
+    field.set(c, v->get());
     return "";
   };
-  shower show = [=](const config& c) { return std::string(field(c) ? "true" : "false"); };
+  shower show = [=](const config& c) { return std::string(field.get(c) ? "true" : "false"); };
   return {section, name, std::move(allowed), std::move(apply), std::move(show)};
+}
+
+template <class Field>
+key_spec bool_key(std::string_view section, std::string_view name, Field field) {
+  return bool_key_by(section, name, field_access<Field>{field});
+}
+
+// An engine's key, read, checked and shown as the others are.
+key_spec engine_key(std::string_view section, const setting_key& k) {
+  switch (k.type) {
+    case setting_type::integer:
+      return with_note(
+          integer_key_by(section, k.name, k.lo, k.hi, setting_access<std::int64_t>{&k}), k.note);
+    case setting_type::boolean:
+      return with_note(bool_key_by(section, k.name, setting_access<bool>{&k}), k.note);
+    case setting_type::duration:
+      return with_note(duration_key_by(section, k.name, k.lo, k.hi,
+                                       setting_access<std::chrono::milliseconds>{&k}),
+                       k.note);
+    case setting_type::text:
+      return with_note(string_key_by(
+                           section, k.name, std::string(k.allowed),
+                           [accepts = k.accepts](const std::string& v) { return accepts(v); },
+                           setting_access<std::string>{&k}),
+                       k.note);
+  }
+  throw std::logic_error("setting_key: unknown type");
 }
 
 key_spec precompressed_key() {
@@ -516,82 +553,11 @@ const std::vector<key_spec>& key_table() {
         integer_key(
             "io", "chunk_bytes", 4096, 64 << 20, [](auto& c) -> auto& { return c.io.chunk_bytes; }),
         "largest single write/sendfile/splice step"));
-    t.push_back(with_note(
-        integer_key(
-            "io.uring", "entries", 8, 32768, [](auto& c) -> auto& { return c.io.uring.entries; }),
-        "submission queue slots; the completion queue gets 4x"));
-    t.push_back(with_note(
-        integer_key(
-            "io.uring", "buffers", 16, 32768, [](auto& c) -> auto& { return c.io.uring.buffers; }),
-        "provided receive buffers per worker (rounded up to a power of two)"));
-    t.push_back(with_note(integer_key(
-                              "io.uring", "buffer_size", 512, 1 << 20,
-                              [](auto& c) -> auto& { return c.io.uring.buffer_size; }),
-                          "bytes per provided receive buffer"));
-    t.push_back(with_note(
-        bool_key(
-            "io.uring", "sqpoll", [](auto& c) -> auto& { return c.io.uring.sqpoll; }),
-        "a kernel thread polls the submission queue: no system call to submit, but it burns a "
-        "CPU while busy (its time is in zcserve's process CPU figures)"));
-    t.push_back(with_note(duration_key(
-                              "io.uring", "sq_thread_idle", 1,
-                              [](auto& c) -> auto& { return c.io.uring.sq_thread_idle; }),
-                          "how long the polling thread spins with nothing to do before sleeping"));
-    t.push_back(with_note(integer_key(
-                              "io.uring", "sq_thread_cpu", -1, CPU_SETSIZE - 1,
-                              [](auto& c) -> auto& { return c.io.uring.sq_thread_cpu; }),
-                          "CPU to pin the polling thread to; -1 lets the scheduler choose"));
-    t.push_back(with_note(
-        duration_key(
-            "io.uring", "sqpoll_spin", 0, [](auto& c) -> auto& { return c.io.uring.sqpoll_spin; }),
-        "with sqpoll, how long a worker polls for completions before it sleeps "
-        "in io_uring_enter; it burns that CPU time to save the call"));
-    t.push_back(with_note(integer_key(
-                              "io.uring", "zc_min_bytes", 0, std::int64_t{1} << 30,
-                              [](auto& c) -> auto& { return c.io.uring.zc_min_bytes; }),
-                          "send_zc sends bodies at least this big without a copy; smaller ones "
-                          "are copied, which costs less than pinning pages"));
-    t.push_back(with_note(
-        bool_key(
-            "io.uring", "fixed_files", [](auto& c) -> auto& { return c.io.uring.fixed_files; }),
-        "registered (direct) descriptors: connections are accepted into the ring's file table "
-        "and never get a process descriptor, served files are registered there once; "
-        "operations skip the descriptor table lookup"));
-    t.push_back(with_note(
-        string_key(
-            "io.dpdk", "vdev", "a DPDK virtual device, e.g. net_af_xdp0,iface=veth0,busy_budget=0",
-            [](const std::string& v) { return v.empty() || v.find(' ') == std::string::npos; },
-            [](auto& c) -> auto& { return c.io.dpdk.vdev; }),
-        "the device the engine drives (DPDK's --vdev); required with io.engine = \"dpdk\""));
-    t.push_back(with_note(string_key(
-                              "io.dpdk", "address", "an IPv4 address with a prefix, A.B.C.D/N",
-                              [](const std::string& v) { return v.empty() || ipv4_prefix(v); },
-                              [](auto& c) -> auto& { return c.io.dpdk.address; }),
-                          "the stack's own address: it answers ARP for it and listens on it"));
-    t.push_back(with_note(string_key(
-                              "io.dpdk", "gateway", "an IPv4 address, A.B.C.D, or \"\"",
-                              [](const std::string& v) { return v.empty() || ipv4_plain(v); },
-                              [](auto& c) -> auto& { return c.io.dpdk.gateway; }),
-                          "where packets for other networks go; \"\": peers on the link only"));
-    t.push_back(with_note(
-        bool_key(
-            "io.dpdk", "huge_pages", [](auto& c) -> auto& { return c.io.dpdk.huge_pages; }),
-        "EAL's memory from huge pages (--in-memory) instead of plain memory (--no-huge)"));
-    t.push_back(with_note(integer_key(
-                              "io.dpdk", "memory_mb", 64, 65536,
-                              [](auto& c) -> auto& { return c.io.dpdk.memory_mb; }),
-                          "with plain memory: megabytes EAL takes for its buffers"));
-    t.push_back(with_note(string_key(
-                              "io.dpdk", "eal_args", "EAL arguments separated by spaces",
-                              [](const std::string&) { return true; },
-                              [](auto& c) -> auto& { return c.io.dpdk.eal_args; }),
-                          "passed to EAL after the engine's own (e.g. \"--lcores=0@1\")"));
-    t.push_back(with_note(integer_key(
-                              "io.dpdk", "tx_delay_us", 0, 10000,
-                              [](auto& c) -> auto& { return c.io.dpdk.tx_delay_us; }),
-                          "microseconds a frame may wait for others to leave with it in one "
-                          "burst (one transmit kick per burst on af_xdp and af_packet); 0 sends "
-                          "at the end of each turn of the poll loop"));
+    // Each engine's own section ([io.uring], ...), declared in its folder,
+    // in the registry's order; listed whether or not the engine is built.
+    for (const engine_info& e : engines())
+      if (e.section != nullptr)
+        for (const setting_key& k : e.section->keys) t.push_back(engine_key(e.section->name, k));
     t.push_back(with_note(admin_listen_key(),
                           "serves /metrics (Prometheus) and /stats (JSON) on its own thread"));
     t.push_back(
@@ -707,28 +673,30 @@ const open_section* find_open_section(std::string_view s) {
 
 namespace {
 
-constexpr std::string_view section_names[] = {"server",
-                                              "io",
-                                              "io.uring",
-                                              "io.dpdk",
-                                              "admin",
-                                              "log",
-                                              "error_pages",
-                                              "mime",
-                                              "mime.types",
-                                              "cache_control",
-                                              "cache_control.extensions",
-                                              "cache_control.paths"};
+// Every section in --help order: the engines' own ones (from the registry)
+// after [io].
+const std::vector<std::string_view>& section_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out{"server", "io"};
+    for (const engine_info& e : engines())
+      if (e.section != nullptr) out.push_back(e.section->name);
+    for (std::string_view s : {"admin", "log", "error_pages", "mime", "mime.types", "cache_control",
+                               "cache_control.extensions", "cache_control.paths"})
+      out.push_back(s);
+    return out;
+  }();
+  return names;
+}
 
 }  // namespace
 
 std::span<const std::string_view> known_sections() {
-  return section_names;
+  return section_names();
 }
 
 bool is_section(std::string_view s) {
-  return std::find(std::begin(section_names), std::end(section_names), s) !=
-         std::end(section_names);
+  const auto& names = section_names();
+  return std::find(names.begin(), names.end(), s) != names.end();
 }
 
 const key_spec* find_key(std::string_view section, std::string_view name) {
@@ -740,7 +708,7 @@ const key_spec* find_key(std::string_view section, std::string_view name) {
 
 std::string sections_list() {
   std::string out;
-  for (std::string_view s : section_names) {
+  for (std::string_view s : section_names()) {
     if (!out.empty()) out += ", ";
     out += fmt::format("[{}]", s);
   }

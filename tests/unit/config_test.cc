@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/io_uring/io_uring_settings.hh"
+
 namespace zc {
 namespace {
 
@@ -629,14 +631,14 @@ TEST(ConfigUring, SubTableInAFileSetsItsKeys) {
   EXPECT_EQ(apply_toml(c, "[io]\nengine = \"io_uring\"\n[io.uring]\nsqpoll = true\nentries = 64\n",
                        "f.toml"),
             "");
-  EXPECT_TRUE(c.io.uring.sqpoll);
-  EXPECT_EQ(c.io.uring.entries, 64u);
+  EXPECT_TRUE(c.io.sections.get<uring_settings>().sqpoll);
+  EXPECT_EQ(c.io.sections.get<uring_settings>().entries, 64u);
 }
 
 TEST(ConfigUring, OverrideWithThreePartKey) {
   config c;
   EXPECT_EQ(apply_override(c, "io.uring.sq_thread_idle=\"50ms\""), "");
-  EXPECT_EQ(c.io.uring.sq_thread_idle.count(), 50);
+  EXPECT_EQ(c.io.sections.get<uring_settings>().sq_thread_idle.count(), 50);
   const std::string e = apply_override(c, "io.uring.sqpoll=maybe");
   EXPECT_NE(e.find("io.uring.sqpoll"), std::string::npos) << e;
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
@@ -644,9 +646,9 @@ TEST(ConfigUring, OverrideWithThreePartKey) {
 
 TEST(ConfigUring, FixedFilesIsABooleanOffByDefault) {
   config c;
-  EXPECT_FALSE(c.io.uring.fixed_files);
+  EXPECT_FALSE(c.io.sections.get<uring_settings>().fixed_files);
   EXPECT_EQ(apply_override(c, "io.uring.fixed_files=true"), "");
-  EXPECT_TRUE(c.io.uring.fixed_files);
+  EXPECT_TRUE(c.io.sections.get<uring_settings>().fixed_files);
   const std::string e = apply_override(c, "io.uring.fixed_files=1");
   EXPECT_NE(e.find("io.uring.fixed_files"), std::string::npos) << e;
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
