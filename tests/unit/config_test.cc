@@ -12,7 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/dpdk/dpdk_settings.hh"
 #include "backends/io_uring/io_uring_settings.hh"
+#include "backends/registry.hh"
+#include "server/program/config_keys.hh"
 
 namespace zc {
 namespace {
@@ -652,6 +655,43 @@ TEST(ConfigUring, FixedFilesIsABooleanOffByDefault) {
   const std::string e = apply_override(c, "io.uring.fixed_files=1");
   EXPECT_NE(e.find("io.uring.fixed_files"), std::string::npos) << e;
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
+}
+
+// An engine's keys come from its own folder through the registry, and are
+// there whether or not the engine is built (ZC_ENGINE_DPDK=OFF): a config
+// file reads the same on every build.
+TEST(ConfigEngineSections, DpdkKeysAreReadWhetherOrNotItIsBuilt) {
+  config c;
+  EXPECT_EQ(apply_toml(c, "[io.dpdk]\naddress = \"10.0.0.2/24\"\ntx_delay_us = 50\n", "f.toml"),
+            "");
+  EXPECT_EQ(c.io.sections.get<dpdk_settings>().address, "10.0.0.2/24");
+  EXPECT_EQ(c.io.sections.get<dpdk_settings>().tx_delay_us, 50u);
+  const std::string e = apply_override(c, "io.dpdk.gateway=10.0.0.256");
+  expect_one_line(e);
+  EXPECT_TRUE(has(e, "io.dpdk.gateway = \"10.0.0.256\": must be an IPv4 address, A.B.C.D, or \"\""))
+      << e;
+  EXPECT_EQ(c.io.sections.get<dpdk_settings>().gateway, "");
+}
+
+TEST(ConfigEngineSections, EverySectionOfTheRegistryIsKnownWithItsKeys) {
+  const config defaults;
+  for (const engine_info& e : engines()) {
+    if (e.section == nullptr) continue;
+    EXPECT_TRUE(config_keys::is_section(e.section->name)) << e.section->name;
+    ASSERT_FALSE(e.section->keys.empty()) << e.section->name;
+    for (const setting_key& k : e.section->keys) {
+      const config_keys::key_spec* spec = config_keys::find_key(e.section->name, k.name);
+      ASSERT_NE(spec, nullptr) << e.section->name << "." << k.name;
+      EXPECT_FALSE(spec->show(defaults).empty()) << k.name;
+    }
+  }
+}
+
+TEST(ConfigEngineSections, AFailedFileLeavesTheEnginesSettingsAsTheyWere) {
+  config c;
+  ASSERT_EQ(apply_override(c, "io.uring.entries=64"), "");
+  EXPECT_NE(apply_toml(c, "[io.uring]\nentries = 128\nsqpoll = 3\n", "f.toml"), "");
+  EXPECT_EQ(c.io.sections.get<uring_settings>().entries, 64u);
 }
 
 }  // namespace
