@@ -15,6 +15,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -113,6 +114,17 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
     fail("transmit queue", r);
   if (int r = rte_eth_dev_start(p_->port); r != 0) fail("port start", r);
   p_->started = true;
+  if (o.mac) {
+    rte_ether_addr want{};
+    std::memcpy(want.addr_bytes, o.mac->data(), o.mac->size());
+    if (int r = rte_eth_dev_default_mac_addr_set(p_->port, &want); r != 0)
+      throw std::runtime_error(
+          std::string("dpdk: io.dpdk.mac: the device would not take the address: ") +
+          rte_strerror(-r) +
+          (r == -ENOTSUP ? " (a virtual device such as net_af_xdp uses its interface's: set it "
+                           "there, ip link set dev IF address MAC)"
+                         : ""));
+  }
   if (int r = rte_eth_macaddr_get(p_->port, &p_->addr); r != 0) fail("MAC address", r);
   std::uint16_t mtu = 0;
   if (rte_eth_dev_get_mtu(p_->port, &mtu) == 0 && mtu >= 576) p_->mtu = mtu;

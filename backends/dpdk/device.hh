@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct device_options {
   bool huge_pages = false;             // false: --no-huge with memory_mb of plain memory
   unsigned memory_mb = 256;
   unsigned mbufs = 8191;  // receive and transmit buffers in the pool
+  // The port's MAC address, set on the device at start; empty: the
+  // device's own.
+  std::optional<std::array<std::uint8_t, 6>> mac;
   // Bytes the stack keeps beside each received frame (its wrapper of the
   // frame, frame::priv), in the buffer's private area: no allocation per
   // frame.

@@ -113,6 +113,8 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
   o.eal_extra = split_spaces(d.eal_args);
   o.huge_pages = d.huge_pages;
   o.memory_mb = d.memory_mb;
+  if (unsigned char mac[6]; !d.mac.empty() && parse_mac(d.mac, mac))  // checked at load
+    o.mac.emplace(std::to_array(mac));
   o.priv_bytes = dpdk::stack_priv_bytes();
   dev_ = std::make_unique<dpdk::device>(o);
   stack_ = std::make_unique<dpdk::stack>(*dev_, ip);

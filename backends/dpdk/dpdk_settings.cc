@@ -33,6 +33,11 @@ bool ipv4_prefix(std::string_view v) {
   return b <= 32;
 }
 
+bool is_mac(std::string_view v) {
+  unsigned char b[6];
+  return parse_mac(v, b);
+}
+
 using d = dpdk_settings;
 
 constexpr setting_key keys[] = {
@@ -48,6 +53,10 @@ constexpr setting_key keys[] = {
         "gateway", "an IPv4 address, A.B.C.D, or \"\"",
         [](std::string_view v) { return v.empty() || ipv4_plain(v); },
         "where packets for other networks go; \"\": peers on the link only"),
+    text_setting<&d::mac>(
+        "mac", "a MAC address, aa:bb:cc:dd:ee:ff, or \"\"",
+        [](std::string_view v) { return v.empty() || is_mac(v); },
+        "the stack's link address, set on the device at start; \"\": the device's own"),
     bool_setting<&d::huge_pages>(
         "huge_pages",
         "EAL's memory from huge pages (--in-memory) instead of plain memory (--no-huge)"),
@@ -64,6 +73,29 @@ constexpr setting_key keys[] = {
 };
 
 }  // namespace
+
+bool parse_mac(std::string_view v, unsigned char (&out)[6]) noexcept {
+  if (v.size() != 17) return false;
+  for (std::size_t i = 0; i < 6; ++i) {
+    unsigned byte = 0;
+    for (std::size_t j = 0; j < 2; ++j) {
+      const char ch = v[i * 3 + j];
+      unsigned digit;
+      if (ch >= '0' && ch <= '9')
+        digit = static_cast<unsigned>(ch - '0');
+      else if (ch >= 'a' && ch <= 'f')
+        digit = static_cast<unsigned>(ch - 'a' + 10);
+      else if (ch >= 'A' && ch <= 'F')
+        digit = static_cast<unsigned>(ch - 'A' + 10);
+      else
+        return false;
+      byte = byte * 16 + digit;
+    }
+    if (i < 5 && v[i * 3 + 2] != ':') return false;
+    out[i] = static_cast<unsigned char>(byte);
+  }
+  return true;
+}
 
 constinit const engine_section dpdk_section{dpdk_settings::section, keys};
 

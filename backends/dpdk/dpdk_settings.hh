@@ -18,11 +18,16 @@ struct dpdk_settings {
   std::string vdev;          // DPDK's --vdev, e.g. net_af_xdp0,iface=veth0,busy_budget=0
   std::string address;       // the stack's own IPv4 address, A.B.C.D/N
   std::string gateway;       // A.B.C.D, or "" for peers on the link only
+  std::string mac;           // aa:bb:cc:dd:ee:ff set on the device, or "" for its own
   bool huge_pages = false;   // false: EAL on plain memory (--no-huge)
   unsigned memory_mb = 256;  // with plain memory: how much EAL takes
   std::string eal_args;      // more EAL arguments, separated by spaces
   unsigned tx_delay_us = 0;  // frames wait up to this long to leave together; 0: at once
 };
+
+// "aa:bb:cc:dd:ee:ff" (hex, either case) into its six bytes; false when the
+// text is not one.
+bool parse_mac(std::string_view v, unsigned char (&out)[6]) noexcept;
 
 // [io.dpdk] and its keys, in --help order.
 extern const engine_section dpdk_section;

@@ -65,6 +65,12 @@ def test_bad_value(run, args):
     assert_refused(p, "server.workers", "0", "1 to 256")
 
 
+@pytest.mark.parametrize("value", ["zz", "02:00:00:00:00", "02:00:00:00:00:0g", "0200.0000.0001"])
+def test_bad_mac_address(run, value):
+    p = run(*SAFE, "--set", f"io.dpdk.mac={value}")
+    assert_refused(p, "io.dpdk.mac", value, "aa:bb:cc:dd:ee:ff")
+
+
 def test_bad_value_names_the_value_given(run):
     p = run(*SAFE, "--set", "server.idle_timeout=10h")
     assert_refused(p, "server.idle_timeout", '"10h"')

@@ -10,6 +10,8 @@ import random
 import subprocess
 import sys
 
+import pytest
+
 import netns
 from conftest import make_root
 
@@ -169,3 +171,22 @@ def test_a_file_that_shrinks_while_referenced_is_never_sent_wrong(engine_pair, t
                        capture_output=True, check=True)
     assert r.stdout == (root / "hello.txt").read_bytes()
     srv.stop()
+
+
+def test_a_mac_the_device_cannot_take_is_refused_with_the_reason(engine_pair, tmp_path,
+                                                                 request):
+    """io.dpdk.mac is set on the device at start; net_af_xdp takes its
+    interface's address and refuses another: start-up stops with exit 1,
+    naming the setting and what to do instead, never a stack that answers
+    ARP with an address the link does not deliver to it."""
+    pair, _ = engine_pair
+    r = subprocess.run(pair.in_server(
+        request.config.getoption("--zcserve"), "--root", str(make_root(tmp_path)), "--listen",
+        "127.0.0.1:80", "--admin", "off", "--engine", "dpdk",
+        "--set", f"io.dpdk.vdev=net_af_xdp0,iface={pair.server_if},busy_budget=0",
+        "--set", f"io.dpdk.address={netns.SERVER_ADDR}/{netns.PREFIX}",
+        "--set", "io.dpdk.mac=02:00:00:00:00:01"), capture_output=True, text=True, timeout=60)
+    if "did not probe" in r.stderr:
+        pytest.skip("net_af_xdp is unavailable here")
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "io.dpdk.mac" in r.stderr and "ip link set dev" in r.stderr, r.stderr[-2000:]
