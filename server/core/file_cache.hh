@@ -73,9 +73,9 @@ class cached_file {
   // found, since this entry was last (re)validated. Kept in padding.
   std::uint8_t siblings_known = 0;
   std::uint8_t siblings_present = 0;
-  // The mapping lost pages under a reader that could not stop (the dpdk
-  // engine's stack, backends/dpdk/page_guard.hh): never served again, the
-  // next lookup opens the file anew.
+  // The mapping lost pages under a reader that could not stop reading
+  // (a userspace TCP stack checksumming the file's bytes after the file
+  // shrank): never served again, the next lookup opens the file anew.
   bool damaged = false;
   std::string etag;             // "\"<inode>-<mtime s>.<ns>-<size>\"" in hex, quotes included
   char last_modified[32] = {};  // IMF-fixdate, NUL-terminated
@@ -94,9 +94,11 @@ class cached_file {
 
   // The whole file mapped read-only and shared, made on first use and kept
   // with the entry. nullptr for an empty file or when mmap fails (errno set).
-  // The server itself never reads through the mapping: only the kernel does,
-  // inside write/writev, where a page beyond a shrunken end of file makes the
-  // call fail with EFAULT instead of raising SIGBUS in the process.
+  // The kernel's senders never read through the mapping in user space: the
+  // kernel does, inside write/writev, where a page beyond a shrunken end of
+  // file makes the call fail with EFAULT instead of raising SIGBUS. An
+  // engine whose TCP stack is in the process reads it there, and must guard
+  // those reads itself (and mark the entry `damaged`).
   const char* mapping() noexcept;
 
   void add_ref() noexcept {
