@@ -42,10 +42,37 @@ struct device::impl {
   unsigned ntx = 0;
   counts c;
   bool eal = false;
+  bool configured = false;
   bool started = false;
+  void close() noexcept;
 };
 
 device::device(const device_options& o) : p_(std::make_unique<impl>()) {
+  // A step that fails after EAL or the port were set up undoes them: the
+  // destructor does not run for an object whose constructor threw, and
+  // the AF_XDP socket the receive queue made would be left behind (LSan
+  // saw libxdp's socket leak when a MAC address was refused).
+  try {
+    open(o);
+  } catch (...) {
+    p_->close();
+    throw;
+  }
+}
+
+void device::impl::close() noexcept {
+  if (ntx > 0) rte_pktmbuf_free_bulk(tx, ntx);
+  ntx = 0;
+  if (started) rte_eth_dev_stop(port);
+  if (configured) rte_eth_dev_close(port);
+  started = configured = false;
+  if (pool != nullptr) rte_mempool_free(pool);
+  pool = nullptr;
+  if (eal) rte_eal_cleanup();
+  eal = false;
+}
+
+void device::open(const device_options& o) {
   // EAL parses argv in place and keeps pointers into it: the strings must
   // outlive the process's use of EAL, so they live in a static.
   static std::vector<std::string> args;
@@ -104,6 +131,7 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
 
   rte_eth_conf conf{};
   if (int r = rte_eth_dev_configure(p_->port, 1, 1, &conf); r != 0) fail("port configure", r);
+  p_->configured = true;
   std::uint16_t rxd = ring_size, txd = ring_size;
   if (int r = rte_eth_dev_adjust_nb_rx_tx_desc(p_->port, &rxd, &txd); r != 0)
     fail("descriptor counts", r);
@@ -131,13 +159,7 @@ device::device(const device_options& o) : p_(std::make_unique<impl>()) {
 }
 
 device::~device() {
-  if (p_->ntx > 0) rte_pktmbuf_free_bulk(p_->tx, p_->ntx);
-  if (p_->started) {
-    rte_eth_dev_stop(p_->port);
-    rte_eth_dev_close(p_->port);
-  }
-  if (p_->pool != nullptr) rte_mempool_free(p_->pool);
-  if (p_->eal) rte_eal_cleanup();
+  p_->close();
 }
 
 void device::adopt_this_thread() {

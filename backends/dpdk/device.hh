@@ -88,6 +88,7 @@ class device {
   const counts& figures() const noexcept;
 
  private:
+  void open(const device_options& o);
   struct impl;
   std::unique_ptr<impl> p_;
 };
