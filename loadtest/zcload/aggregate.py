@@ -31,6 +31,23 @@ FIGURES = [
 ]
 FIGURE_KEYS = [f[0] for f in FIGURES]
 
+# Where the kernel's work per request goes, in a table of its own (not the
+# charts): TCP segments and their accidents from the server's network
+# namespace's counters (/proc/PID/net/snmp and netstat), and softirq time
+# on each pinned CPU.
+#   key, column title, decimals
+DETAIL_FIGURES = [
+    ("tcp_out_segs_per_request", "segs out/req", 2),
+    ("tcp_in_segs_per_request", "segs in/req", 2),
+    ("tcp_retrans_segs_per_request", "retrans/req", 3),
+    ("tcp_loss_probes_per_request", "loss probes/req", 3),
+    ("tcp_delayed_acks_per_request", "delayed ACKs/req", 3),
+    ("softirq_us_per_request_server_cpu", "softirq us/req, server CPU", 2),
+    ("softirq_us_per_request_client_cpu", "softirq us/req, wrk CPU", 2),
+    ("machine_cpu_us_per_request", "both CPUs us/req", 2),
+]
+DETAIL_KEYS = [f[0] for f in DETAIL_FIGURES]
+
 # Engines whose worker polls without ever sleeping: 100% of a CPU, busy or
 # idle, so their CPU per request is that CPU over the requests served.
 POLLING_ENGINES = frozenset({"dpdk"})
@@ -46,16 +63,20 @@ def build_record(*, server: str, engine: str, sender: str, label: str, file_size
                  connections: int, repeat: int, wrk: dict | None, perf: dict | None,
                  cpu_ticks: int | None, clk_tck: int, zc: dict | None,
                  error: str | None = None, path: str = "loopback",
-                 softirq_us: dict | None = None) -> dict:
+                 softirq_us: dict | None = None, tcp: dict | None = None) -> dict:
     """One run's record from what was measured. wrk is wrk.parse_output's
     dict, perf is measure.parse_perf_csv's, cpu_ticks the utime+stime
     difference, zc is measure.stats_delta's (None for a peer). error is a
     failure the harness met (server did not start, wrk crashed...). path is
     where the server listened ("loopback" or "veth"); softirq_us the softirq
     time on the server's and wrk's CPUs over the window ({"server_cpu",
-    "client_cpu"}, from /proc/stat), when they were pinned."""
+    "client_cpu"}, from /proc/stat), when they were pinned; tcp the
+    server's network namespace's TCP counters over the window
+    (measure.tcp_delta's)."""
     wrk = wrk or {}
     requests = int(wrk.get("requests") or 0)
+    if engine in POLLING_ENGINES and server == "zcserve":
+        tcp = None  # its TCP is its own stack's, which the kernel's counters never see
     errors = dict(wrk.get("errors") or {})
     latency = wrk.get("latency_ms") or {}
     reasons = [error] if error else []
@@ -124,6 +145,13 @@ def build_record(*, server: str, engine: str, sender: str, label: str, file_size
         # delivery run there in whatever task is current (see docs/measuring.md)
         "softirq_us_per_request_server_cpu": _per((softirq_us or {}).get("server_cpu"), requests),
         "softirq_us_per_request_client_cpu": _per((softirq_us or {}).get("client_cpu"), requests),
+        # busy time of both pinned CPUs (server and wrk) per request: the
+        # whole cost of a request, wherever the kernel charged its TCP work
+        "machine_cpu_us_per_request": _per((softirq_us or {}).get("both_cpus_busy"), requests),
+        # TCP segments per request in the server's namespace: over loopback
+        # both ends' (wrk's ACKs too), over the veth the server's end only
+        **{f"tcp_{k}_per_request": _per((tcp or {}).get(k), requests)
+           for k in ("out_segs", "in_segs", "retrans_segs", "loss_probes", "delayed_acks")},
         "errors": errors,
         "failed": bool(reasons),
         "failure": "; ".join(reasons) or None,
@@ -171,7 +199,7 @@ def aggregate(records: list[dict]) -> list[dict]:
         g["ok_runs"] = len(ok)
         g["polling"] = g["engine"] in POLLING_ENGINES and g["server"] == "zcserve"
         g["figures"] = {}
-        for key in FIGURE_KEYS:
+        for key in FIGURE_KEYS + DETAIL_KEYS:
             s = summarise([r.get(key) for r in ok])
             g["figures"][key] = (None if s is None else
                                  {"median": s.median, "min": s.low, "max": s.high, "n": s.n})

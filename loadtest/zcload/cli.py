@@ -318,7 +318,7 @@ class Harness:
         return self._run_one(backend, peers, size, path, conns, rep, run_dir, name, None)
 
     def _run_one(self, backend, peers, size, path, conns, rep, run_dir, name, pair) -> dict:
-        wrk_data = perf_counts = zc = ticks = softirq = prof = None
+        wrk_data = perf_counts = zc = ticks = softirq = prof = tcp = None
         error = None
         running = None
         try:
@@ -342,12 +342,14 @@ class Harness:
                           if running.admin_port else None)
                 ticks_before = measure.cpu_ticks(running.pid)
                 cpus_before = measure.cpu_times()
+                tcp_before = measure.tcp_counters(running.pid)
                 perf.enable()
                 try:
                     wrk_data, raw = wrk.run(url, conns, self.args.duration, self.client_cpu,
                                             running.client_ns)
                 finally:
                     perf.disable()
+                tcp = measure.tcp_delta(tcp_before, measure.tcp_counters(running.pid))
                 cpus_after = measure.cpu_times()
                 ticks = measure.cpu_ticks(running.pid) - ticks_before
                 after = (measure.read_stats(running.admin_port, ns=running.admin_ns)
@@ -356,7 +358,9 @@ class Harness:
             softirq = {"server_cpu": measure.softirq_delta_us(cpus_before, cpus_after,
                                                               self.server_cpu),
                        "client_cpu": measure.softirq_delta_us(cpus_before, cpus_after,
-                                                              self.client_cpu)}
+                                                              self.client_cpu),
+                       "both_cpus_busy": measure.busy_delta_us(
+                           cpus_before, cpus_after, [self.server_cpu, self.client_cpu])}
             with open(os.path.join(run_dir, "wrk.txt"), "w") as f:
                 f.write(raw)
             with open(os.path.join(run_dir, "perf.json"), "w") as f:
@@ -378,7 +382,7 @@ class Harness:
             server=backend.server, engine=backend.engine, sender=backend.sender,
             label=backend.label, file_size=size, connections=conns, repeat=rep, wrk=wrk_data,
             perf=perf_counts, cpu_ticks=ticks, clk_tck=measure.CLK_TCK, zc=zc, error=error,
-            path="loopback" if pair is None else "veth", softirq_us=softirq)
+            path="loopback" if pair is None else "veth", softirq_us=softirq, tcp=tcp)
         if prof is not None:
             rec["profile"] = prof
         return rec

@@ -13,6 +13,11 @@ kernel, for every server alike:
   - utime + stime of the process from /proc/PID/stat before and after (all
     its threads, ended ones included; clock ticks of 10 ms).
 
+Beside them, for the kernel's side of a request: the TCP counters of the
+server's network namespace (segments, retransmissions, tail loss probes,
+delayed ACKs, from /proc/PID/net/snmp and netstat) and softirq time per
+pinned CPU (/proc/stat), both read before and after the window.
+
 zcserve's own figures (bytes copied through user space, the wrapper count,
 calls by name) come from /stats and are extra columns only it can have.
 """
@@ -211,6 +216,18 @@ def softirq_delta_us(before: dict, after: dict, cpu: int | None) -> float | None
     return (after[cpu]["softirq"] - before[cpu]["softirq"]) * 1e6 / CLK_TCK
 
 
+def busy_delta_us(before: dict, after: dict, cpus: list[int | None]) -> float | None:
+    """Busy time (user, nice, system, irq, softirq) summed over `cpus`
+    between two cpu_times() reads, in microseconds; None unless every CPU
+    is known. Over the two pinned CPUs it is what a request cost the
+    machine, server and client together, wherever the kernel charged it."""
+    if not cpus or any(c is None or c not in before or c not in after for c in cpus):
+        return None
+    keys = ("user", "nice", "system", "irq", "softirq")
+    ticks = sum(after[c][k] - before[c][k] for c in cpus for k in keys)
+    return ticks * 1e6 / CLK_TCK
+
+
 def irq_time_accounting() -> bool | None:
     """Whether this kernel keeps softirq and irq time out of the task that
     happened to be running (CONFIG_IRQ_TIME_ACCOUNTING); None if unknown.
@@ -235,6 +252,58 @@ def irq_time_accounting() -> bool | None:
         if "CONFIG_IRQ_TIME_ACCOUNTING is not set" in text:
             return False
     return None
+
+
+# ---------------------------------------------------------------- TCP counters
+
+# The counters read, by (file, group, name) -> the record's name.
+TCP_COUNTERS = {
+    ("snmp", "Tcp", "OutSegs"): "out_segs",
+    ("snmp", "Tcp", "InSegs"): "in_segs",
+    ("snmp", "Tcp", "RetransSegs"): "retrans_segs",
+    ("netstat", "TcpExt", "TCPLossProbes"): "loss_probes",
+    ("netstat", "TcpExt", "DelayedACKs"): "delayed_acks",
+}
+
+
+def parse_snmp_text(text: str) -> dict[tuple[str, str], int]:
+    """/proc/net/snmp or /proc/net/netstat: pairs of lines, 'Group: names'
+    then 'Group: values'. Returns {(group, name): value}."""
+    out: dict[tuple[str, str], int] = {}
+    lines = text.splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        group, _, names = names.partition(":")
+        vgroup, _, values = values.partition(":")
+        if group != vgroup:
+            continue
+        for n, v in zip(names.split(), values.split()):
+            try:
+                out[(group, n)] = int(v)
+            except ValueError:
+                pass
+    return out
+
+
+def tcp_counters(pid: int) -> dict[str, int] | None:
+    """The TCP counters of the network namespace process `pid` is in (its
+    /proc/PID/net), or None when they cannot be read. Counters are per
+    namespace, not per process: over loopback they hold wrk's segments as
+    well as the server's, and anything else talking over loopback then."""
+    tables = {}
+    try:
+        for name in ("snmp", "netstat"):
+            with open(f"/proc/{pid}/net/{name}") as f:
+                tables[name] = parse_snmp_text(f.read())
+    except OSError:
+        return None
+    return {out: tables[file].get((group, name)) for (file, group, name), out
+            in TCP_COUNTERS.items() if tables[file].get((group, name)) is not None}
+
+
+def tcp_delta(before: dict | None, after: dict | None) -> dict[str, int] | None:
+    if before is None or after is None:
+        return None
+    return {k: after[k] - before[k] for k in after if k in before}
 
 
 # ---------------------------------------------------------------- zcserve /stats

@@ -12,7 +12,7 @@ import math
 import os
 import re
 
-from .aggregate import FIGURES, aggregate, display_label, median_of
+from .aggregate import DETAIL_FIGURES, FIGURES, aggregate, display_label, median_of
 from .profile import text_lines as profile_text_lines
 from .tree import size_label
 
@@ -56,6 +56,8 @@ CSV_COLUMNS = [
     "wrapper_syscalls_per_request", "self_kernel_syscalls_per_request",
     "self_process_kernel_syscalls_per_request", "bytes_per_request",
     "softirq_us_per_request_server_cpu", "softirq_us_per_request_client_cpu",
+    "tcp_out_segs_per_request", "tcp_in_segs_per_request", "tcp_retrans_segs_per_request",
+    "tcp_loss_probes_per_request", "tcp_delayed_acks_per_request", "machine_cpu_us_per_request",
     "profile_copy_percent",
     "errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout",
     "non_2xx", "failed", "failure",
@@ -122,6 +124,46 @@ def markdown_table(groups: list[dict]) -> str:
     if failures:
         text += "\nFailed runs (not in the medians):\n\n" + "\n".join(failures) + "\n"
     return text
+
+
+def detail_rows(groups: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The kernel's side of each request: TCP segments and softirq time
+    (aggregate.DETAIL_FIGURES), medians only; empty when no run has them."""
+    head = ["server", "backend", "size", "conns"] + [f[1] for f in DETAIL_FIGURES]
+    rows = []
+    for g in sort_groups(groups):
+        if not g["ok_runs"] or all(g["figures"].get(k) is None for k, _, _ in DETAIL_FIGURES):
+            continue
+        row = [g["server"], display_label(g), size_label(g["file_size"]), str(g["connections"])]
+        row += [fmt_number(median_of(g, k), d) for k, _, d in DETAIL_FIGURES]
+        rows.append(row)
+    return head, rows
+
+
+DETAIL_NOTE = (
+    "Medians. Segments, retransmissions, tail loss probes and delayed ACKs are the TCP "
+    "counters of the server's network namespace (/proc/PID/net/snmp and netstat) over the "
+    "measured window, per request: over loopback they count both ends (the replies' "
+    "segments and wrk's ACKs), over the veth the server's end only; n/a for the dpdk "
+    "engine, whose TCP is its own. softirq us/req: softirq time on each pinned CPU "
+    "(/proc/stat): a packet sent over loopback or a veth is received in softirq on the "
+    "sender's CPU, charged to whatever task runs there unless the kernel accounts irq time "
+    "apart (docs/measuring.md); and data a socket holds back until the peer's ACK opens "
+    "the window is sent from the softirq that receives that ACK, on wrk's CPU. both CPUs "
+    "us/req: the busy time of the server's and wrk's CPUs together (/proc/stat), what a "
+    "request cost the machine wherever the kernel charged it; it includes wrk's own work, "
+    "the same client for every server."
+)
+
+
+def detail_markdown(groups: list[dict]) -> str:
+    head, rows = detail_rows(groups)
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(head) + " |",
+             "| " + " | ".join(["---"] * 4 + ["---:"] * (len(head) - 4)) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n" + DETAIL_NOTE + "\n"
 
 
 LEGEND = (
@@ -525,6 +567,14 @@ def html_report(doc: dict, groups: list[dict], charts: list[dict], out_dir: str)
             parts.append(f"<tr><td>{esc(display_label(g))}</td><td>{size_label(g['file_size'])}</td>"
                          f"<td>{g['connections']}</td><td>{esc(text)}</td></tr>")
         parts.append("</table>")
+    dhead, drows = detail_rows(groups)
+    if drows:
+        parts.append("<h2>The kernel's side: TCP segments and softirq per request</h2><table><tr>"
+                     + "".join(f"<th>{esc(h)}</th>" for h in dhead) + "</tr>")
+        for row in drows:
+            parts.append("<tr>" + "".join(f"<td{' class=n' if i >= 4 else ''}>{esc(c)}</td>"
+                                          for i, c in enumerate(row)) + "</tr>")
+        parts.append(f"</table><p>{esc(DETAIL_NOTE)}</p>")
     size_charts = [c for c in charts if c["key"].startswith("size_")]
     charts = [c for c in charts if not c["key"].startswith("size_")]
     if size_charts:
@@ -626,6 +676,10 @@ def markdown_report(doc: dict, groups: list[dict], table: str) -> str:
     cost = syscall_cost_text(doc.get("syscall_cost"), groups)
     if cost:
         parts += ["", cost]
+    detail = detail_markdown(groups)
+    if detail:
+        parts += ["", "## The kernel's side: TCP segments and softirq per request", "",
+                  detail.rstrip()]
     if len({g["file_size"] for g in groups}) > 1:
         parts += ["", "## Against file size", ""]
         parts += [f"![{t}](charts/size_{k}.png)" for k, t in SIZE_CHARTS]

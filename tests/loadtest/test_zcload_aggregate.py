@@ -114,3 +114,27 @@ def test_polling_engines_are_marked():
     rec = record(label="dpdk/read_write", engine="dpdk", sender="read_write", path="veth")
     assert rec["polling"] is True and record()["polling"] is False
     assert aggregate.aggregate([rec])[0]["polling"] is True
+
+
+TCP = {"out_segs": 80000, "in_segs": 78000, "retrans_segs": 30, "loss_probes": 40,
+       "delayed_acks": 500}
+
+
+def test_tcp_counters_per_request():
+    r = record(tcp=TCP)
+    assert r["tcp_out_segs_per_request"] == 8.0 and r["tcp_in_segs_per_request"] == 7.8
+    assert r["tcp_retrans_segs_per_request"] == 0.003
+    assert r["tcp_loss_probes_per_request"] == 0.004
+    assert r["tcp_delayed_acks_per_request"] == 0.05
+    assert record()["tcp_out_segs_per_request"] is None  # not measured: null, not 0
+
+
+def test_no_tcp_counters_for_an_engine_with_its_own_stack():
+    r = record(engine="dpdk", sender="mmap", label="dpdk/mmap", tcp=TCP)
+    assert r["tcp_out_segs_per_request"] is None
+
+
+def test_tcp_counters_have_medians():
+    g = aggregate.aggregate([record(repeat=i, tcp={**TCP, "out_segs": 10000 * i})
+                             for i in (1, 2, 3)])[0]
+    assert g["figures"]["tcp_out_segs_per_request"]["median"] == 2.0

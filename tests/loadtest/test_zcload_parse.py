@@ -203,3 +203,44 @@ def test_cpuinfo():
             "processor\t: 1\nmodel name\t: AMD EPYC\n")
     assert machine.parse_cpuinfo(text) == {"cpu_model": "AMD EPYC", "virtualised": True}
     assert machine.parse_cpuinfo("model name : X\nflags : fpu\n")["virtualised"] is False
+
+
+# ---------------------------------------------------------------- TCP counters
+
+def test_snmp_tables(sample):
+    snmp = measure.parse_snmp_text(sample("proc_net_snmp.txt"))
+    assert snmp[("Tcp", "OutSegs")] == 469365296 and snmp[("Tcp", "RetransSegs")] == 2831374
+    assert snmp[("Tcp", "MaxConn")] == -1 and snmp[("Udp", "OutDatagrams")] == 12
+    ext = measure.parse_snmp_text(sample("proc_net_netstat.txt"))
+    assert ext[("TcpExt", "DelayedACKs")] == 3120 and ext[("TcpExt", "TCPLossProbes")] == 880
+
+
+def test_tcp_counters_of_a_live_process_and_their_delta():
+    import os
+    import socket
+    before = measure.tcp_counters(os.getpid())
+    assert set(before) == set(measure.TCP_COUNTERS.values())
+    # a connection over loopback moves the namespace's counters
+    srv = socket.create_server(("127.0.0.1", 0))
+    cli = socket.create_connection(srv.getsockname())
+    conn, _ = srv.accept()
+    cli.sendall(b"x" * 1000)
+    assert conn.recv(1000)
+    for s in (cli, conn, srv):
+        s.close()
+    delta = measure.tcp_delta(before, measure.tcp_counters(os.getpid()))
+    assert delta["out_segs"] >= 4 and delta["in_segs"] >= 4  # SYN, SYN-ACK, ACK, data
+    assert measure.tcp_counters(2 ** 22 + 1) is None  # no such process
+    assert measure.tcp_delta(None, before) is None
+
+
+def test_busy_time_of_the_pinned_cpus():
+    before = {0: dict(user=10, nice=0, system=20, idle=100, iowait=5, irq=1, softirq=4),
+              1: dict(user=0, nice=0, system=0, idle=100, iowait=0, irq=0, softirq=0)}
+    after = {0: dict(user=15, nice=0, system=30, idle=150, iowait=9, irq=1, softirq=9),
+             1: dict(user=30, nice=1, system=9, idle=110, iowait=0, irq=0, softirq=10)}
+    tick_us = 1e6 / measure.CLK_TCK
+    assert measure.busy_delta_us(before, after, [0]) == 20 * tick_us  # idle, iowait left out
+    assert measure.busy_delta_us(before, after, [0, 1]) == 70 * tick_us
+    assert measure.busy_delta_us(before, after, [0, None]) is None  # not pinned
+    assert measure.busy_delta_us(before, after, [0, 7]) is None

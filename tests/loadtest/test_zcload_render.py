@@ -195,3 +195,23 @@ def test_no_run_at_all(tmp_path):
     doc = {**sweep_doc(), "runs": []}
     out = render.write_all(doc, str(tmp_path))
     assert out["charts"] == [] and (tmp_path / "report.html").exists()
+
+
+def test_the_kernel_side_table(tmp_path):
+    tcp = {"out_segs": 80000, "in_segs": 78000, "retrans_segs": 30, "loss_probes": 40,
+           "delayed_acks": 500}
+    recs = [record(tcp=tcp, softirq_us={"server_cpu": 120000.0, "client_cpu": 30000.0,
+                                        "both_cpus_busy": 500000.0}),
+            record(server="nginx", label="nginx", tcp={**tcp, "out_segs": 90000})]
+    groups = aggregate.aggregate(recs)
+    head, rows = render.detail_rows(groups)
+    assert head[4:6] == ["segs out/req", "segs in/req"]
+    by = {row[0]: row for row in rows}
+    assert by["zcserve"][4:] == ["8.00", "7.80", "0.003", "0.004", "0.050", "12.00", "3.00",
+                                 "50.00"]
+    assert by["nginx"][4] == "9.00" and by["nginx"][-1] == "n/a"
+    md = render.markdown_report({"command": "c", "machine": {}, "load_text": "wrk", "runs": recs},
+                                groups, render.markdown_table(groups))
+    assert "## The kernel's side" in md and "| zcserve | epoll/sendfile | 1k | 64 | 8.00 |" in md
+    # runs without the counters (an older results.json) give no such table
+    assert render.detail_rows(aggregate.aggregate([record()]))[1] == []

@@ -67,6 +67,9 @@ def test_results_json(run):
         # the kernel saw at least the calls zcserve counted itself, give or
         # take the few requests in flight at either end of the window
         assert r["syscalls_per_request"] >= 0.9 * r["wrapper_syscalls_per_request"]
+        # a reply is at least one segment out and the request one in, over
+        # loopback both counted in the one namespace
+        assert r["tcp_out_segs_per_request"] >= 1 and r["tcp_in_segs_per_request"] >= 1
     by = {r["label"]: r for r in doc["runs"]}
     # read_write copies the body twice through user space, sendfile never
     assert by["epoll/read_write"]["copied_bytes_per_request"] > 2048
