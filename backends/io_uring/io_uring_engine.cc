@@ -3,6 +3,7 @@
 
 #include "backends/io_uring/io_uring_internal.hh"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -25,6 +26,22 @@
 namespace zc {
 
 using namespace uring_detail;
+
+namespace {
+
+// The CPUs this thread (the main thread, which makes every ring: the
+// polling thread starts with its mask) may run on.
+std::vector<int> allowed_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
+}  // namespace
 
 io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
     : ctx_(std::move(ctx)),
@@ -51,10 +68,16 @@ io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::urin
     spin_ns_ = u.sqpoll_spin.count() * 1'000'000LL;
     p.flags |= IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
     p.sq_thread_idle = static_cast<unsigned>(u.sq_thread_idle.count());
-    if (u.sq_thread_cpu >= 0) {
+    const sq_placement where =
+        place_sq_thread(u, allowed_cpus(), cfg_.server.cpu_affinity, cfg_.server.workers, ctx_.id);
+    if (where.cpu >= 0) {
       p.flags |= IORING_SETUP_SQ_AFF;
-      p.sq_thread_cpu = static_cast<unsigned>(u.sq_thread_cpu);
+      p.sq_thread_cpu = static_cast<unsigned>(where.cpu);
     }
+    if (where.shares_a_cpu && ctx_.id == 0)
+      spdlog::warn("{}", where.note);
+    else if (!where.note.empty())
+      spdlog::info("{}", where.note);
   } else if (f.defer_taskrun) {
     // Completions are posted only when this thread asks (inside the loop's
     // io_uring_enter), never by interrupting it.

@@ -2,7 +2,11 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdint>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace zc {
 
@@ -26,7 +30,8 @@ constexpr setting_key keys[] = {
         "how long the polling thread spins with nothing to do before sleeping"),
     integer_setting<&u::sq_thread_cpu>(
         "sq_thread_cpu", -1, CPU_SETSIZE - 1,
-        "CPU to pin the polling thread to; -1 lets the scheduler choose"),
+        "CPU to pin the polling thread to; -1: a CPU no worker is pinned to, when there is "
+        "one (else the scheduler chooses, and start-up warns)"),
     duration_setting<&u::sqpoll_spin>(
         "sqpoll_spin", 0,
         "with sqpoll, how long a worker polls for completions before it sleeps in "
@@ -45,5 +50,49 @@ constexpr setting_key keys[] = {
 }  // namespace
 
 constinit const engine_section uring_section{uring_settings::section, keys};
+
+sq_placement place_sq_thread(const uring_settings& u, const std::vector<int>& allowed,
+                             const std::vector<int>& worker_cpus, unsigned workers, int worker) {
+  sq_placement out;
+  if (u.sq_thread_cpu >= 0) {
+    out.cpu = u.sq_thread_cpu;  // the operator's choice, taken as it is
+    return out;
+  }
+  if (allowed.empty()) return out;  // the mask could not be read: the scheduler decides
+  if (worker_cpus.empty()) {
+    // Unpinned workers float over every allowed CPU: the pollers can have
+    // time of their own only if there are more CPUs than workers.
+    if (allowed.size() > workers) return out;
+    out.shares_a_cpu = true;
+    out.note = fmt::format(
+        "io.uring.sqpoll: this process may run on {} CPU{} ({}) for {} worker{} and as many "
+        "polling threads, so each poller takes turns with a worker and costs more than the "
+        "calls it saves; give the pollers CPUs of their own (server.cpu_affinity for the "
+        "workers, more CPUs) or leave sqpoll off",
+        allowed.size(), allowed.size() == 1 ? "" : "s", fmt::join(allowed, ","), workers,
+        workers == 1 ? "" : "s");
+    return out;
+  }
+  std::vector<int> spare;
+  for (int c : allowed)
+    if (std::find(worker_cpus.begin(), worker_cpus.end(), c) == worker_cpus.end())
+      spare.push_back(c);
+  if (spare.empty()) {
+    out.shares_a_cpu = true;
+    out.note = fmt::format(
+        "io.uring.sqpoll: every CPU this process may run on ({}) has a worker pinned to it, so "
+        "each polling thread takes turns with a worker and costs more than the calls it "
+        "saves; leave a CPU free of workers in server.cpu_affinity, name one with "
+        "io.uring.sq_thread_cpu, or leave sqpoll off",
+        fmt::join(allowed, ","));
+    return out;
+  }
+  out.cpu = spare[static_cast<std::size_t>(worker) % spare.size()];
+  out.note = fmt::format(
+      "io_uring: worker {}'s polling thread on CPU {}, which no worker is "
+      "pinned to",
+      worker, out.cpu);
+  return out;
+}
 
 }  // namespace zc

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/engine_keys.hh"
 
@@ -30,5 +32,21 @@ struct uring_settings {
 
 // [io.uring] and its keys, in --help order.
 extern const engine_section uring_section;
+
+// Where worker `worker`'s submission-queue polling thread runs. A poller
+// that shares a CPU with a worker takes turns with it, and then costs more
+// than the system calls it saves; so with io.uring.sq_thread_cpu = -1 each
+// poller goes to a CPU the process may use that no worker is pinned to
+// (round robin over them), and when there is none it is left to the
+// scheduler with a note that says so. `allowed`: the CPUs the process may
+// run on; `worker_cpus`: server.cpu_affinity (worker i on [i % n]; empty
+// when workers are not pinned).
+struct sq_placement {
+  int cpu = -1;               // for IORING_SETUP_SQ_AFF; -1: the scheduler's choice
+  std::string note;           // why, for the log; empty when nothing needs saying
+  bool shares_a_cpu = false;  // the pollers have no CPU of their own
+};
+sq_placement place_sq_thread(const uring_settings& u, const std::vector<int>& allowed,
+                             const std::vector<int>& worker_cpus, unsigned workers, int worker);
 
 }  // namespace zc
