@@ -54,24 +54,99 @@ constexpr byte_set target_byte = make_target();
 constexpr byte_set value_byte = make_value();
 constexpr byte_set host_byte = make_host();
 
-// uri-host [ ":" port ] (RFC 3986 §3.2.2-3): a bracketed IP literal or a
-// reg-name (which has no ':', '[' or ']'), then digits for a port no
-// larger than 65535 after one ':'. Empty is allowed: a Host with no value
-// is what a request without an authority sends (RFC 9112 §3.2). Bytes are
-// already known to be host_byte.
+bool is_hex(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// dec-octet "." dec-octet "." dec-octet "." dec-octet (RFC 3986 §3.2.2):
+// 0 to 255, no leading zero.
+bool valid_ipv4(std::string_view s) noexcept {
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (s.empty() || s.front() != '.') return false;
+      s.remove_prefix(1);
+    }
+    std::size_t n = 0;
+    unsigned value = 0;
+    while (n < s.size() && n < 4 && s[n] >= '0' && s[n] <= '9')
+      value = value * 10 + static_cast<unsigned>(s[n++] - '0');
+    if (n == 0 || n > 3 || value > 255 || (n > 1 && s[0] == '0')) return false;
+    s.remove_prefix(n);
+  }
+  return s.empty();
+}
+
+// Colon-separated 16-bit pieces (1 to 4 hex digits each), the last of which
+// may be an IPv4 address worth two pieces when `v4_last`; how many pieces
+// through `count`. Empty is zero pieces.
+bool ipv6_pieces(std::string_view s, bool v4_last, unsigned& count) noexcept {
+  count = 0;
+  if (s.empty()) return true;
+  for (;;) {
+    const std::size_t colon = s.find(':');
+    const std::string_view piece = s.substr(0, colon);
+    if (colon == std::string_view::npos && v4_last && piece.find('.') != std::string_view::npos) {
+      count += 2;
+      return valid_ipv4(piece);
+    }
+    if (piece.empty() || piece.size() > 4) return false;
+    for (const char c : piece)
+      if (!is_hex(c)) return false;
+    ++count;
+    if (colon == std::string_view::npos) return true;
+    s.remove_prefix(colon + 1);
+  }
+}
+
+// IPv6address (RFC 3986 §3.2.2): eight pieces, or fewer with one "::"
+// standing for at least one zero piece; an IPv4 address may end it.
+bool valid_ipv6(std::string_view s) noexcept {
+  const std::size_t gap = s.find("::");
+  unsigned head = 0, tail = 0;
+  if (gap == std::string_view::npos) return ipv6_pieces(s, true, head) && head == 8;
+  if (s.find("::", gap + 1) != std::string_view::npos) return false;  // two gaps, or ":::"
+  return ipv6_pieces(s.substr(0, gap), false, head) && ipv6_pieces(s.substr(gap + 2), true, tail) &&
+         head + tail <= 7;
+}
+
+// IPvFuture (RFC 3986 §3.2.2): "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+bool valid_ipvfuture(std::string_view s) noexcept {
+  if (s.size() < 4 || (s[0] != 'v' && s[0] != 'V')) return false;
+  const std::size_t dot = s.find('.');
+  if (dot == std::string_view::npos || dot < 2 || dot + 1 == s.size()) return false;
+  for (const char c : s.substr(1, dot - 1))
+    if (!is_hex(c)) return false;
+  // host_byte already limits the rest to unreserved, sub-delims, ':' and
+  // the brackets and '%' the grammar leaves out here
+  return s.substr(dot + 1).find_first_of("[]%") == std::string_view::npos;
+}
+
+// reg-name (RFC 3986 §3.2.2): unreserved, sub-delims and pct-encoded bytes
+// ('%' and two hex digits); no ':', '[' or ']'.
+bool valid_reg_name(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == ':' || s[i] == '[' || s[i] == ']') return false;
+    if (s[i] == '%' && (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))) return false;
+  }
+  return true;
+}
+
+// uri-host [ ":" port ] (RFC 3986 §3.2.2-3): a bracketed IP literal (an
+// IPv6 address or IPvFuture), or a reg-name (which covers IPv4 addresses),
+// then digits for a port no larger than 65535 after one ':'. Empty is
+// allowed: a Host with no value is what a request without an authority
+// sends (RFC 9112 §3.2). Bytes are already known to be host_byte.
 bool valid_authority(std::string_view a) noexcept {
   std::size_t host_end;
   if (!a.empty() && a.front() == '[') {
     host_end = a.find(']');
-    if (host_end == std::string_view::npos || host_end == 1) return false;
-    for (const char c : a.substr(1, host_end - 1)) {
-      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-      if (!hex && c != ':' && c != '.') return false;
-    }
+    if (host_end == std::string_view::npos) return false;
+    const std::string_view literal = a.substr(1, host_end - 1);
+    if (!valid_ipv6(literal) && !valid_ipvfuture(literal)) return false;
     ++host_end;
   } else {
     host_end = std::min(a.find(':'), a.size());
-    if (a.substr(0, host_end).find_first_of("[]") != std::string_view::npos) return false;
+    if (!valid_reg_name(a.substr(0, host_end))) return false;
   }
   if (host_end == a.size()) return true;
   if (a[host_end] != ':') return false;

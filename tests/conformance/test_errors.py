@@ -64,6 +64,10 @@ BAD_REQUESTS = {
     "host_two_colons": b"GET /hello.txt HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
     "host_userinfo": b"GET /hello.txt HTTP/1.1\r\nHost: u@a\r\n\r\n",
     "host_bad_ip_literal": b"GET /hello.txt HTTP/1.1\r\nHost: [zz::1]:80\r\n\r\n",
+    # bytes an IP literal may hold, not in an IPv6 address's shape
+    "host_ipv6_two_gaps": b"GET /hello.txt HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n",
+    "host_ipv6_bad_ipv4_tail": b"GET /hello.txt HTTP/1.1\r\nHost: [::1.2.3.256]\r\n\r\n",
+    "host_bad_percent": b"GET /hello.txt HTTP/1.1\r\nHost: a%zz\r\n\r\n",
     "space_before_colon": b"GET /hello.txt HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n",
     "tab_before_colon": b"GET /hello.txt HTTP/1.1\r\n" + H + b"X-A\t: 1\r\n\r\n",
     "no_colon": b"GET /hello.txt HTTP/1.1\r\n" + H + b"NoColonHere\r\n\r\n",

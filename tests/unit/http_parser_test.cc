@@ -966,7 +966,11 @@ namespace {
 TEST(HttpParserHost, ValidAuthoritiesAreAccepted) {
   for (const char* host :
        {"example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080",
-        "[2001:db8::7]", "xn--bcher-kva.example", "a-b_c~d%41", "x:", ""}) {
+        "[2001:db8::7]", "xn--bcher-kva.example", "a-b_c~d%41", "x:", "",
+        // every IPv6address form of RFC 3986 §3.2.2, and IPvFuture
+        "[1:2:3:4:5:6:7:8]", "[::]", "[1::]", "[::8]", "[1:2:3:4:5:6:7::]", "[::2:3:4:5:6:7:8]",
+        "[FFFF::abcd]:443", "[::ffff:192.0.2.1]", "[1:2:3:4:5:6:1.2.3.4]", "[::1.2.3.4]",
+        "[v1.fe80::a+en1]", "[V7f.x:y]", "a%2F%2f", "[1:2:3:4:5:6:7:8]:0"}) {
     const std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
     auto req = expect_complete(buf);
     EXPECT_EQ(req->host, host) << host;
@@ -976,7 +980,13 @@ TEST(HttpParserHost, ValidAuthoritiesAreAccepted) {
 TEST(HttpParserHost, MalformedAuthoritiesAre400) {
   for (const char* host :
        {"a:1.2", "[::1", "::1", "[::1]x", "a:b:c", "a:65536", "a:99999999999999999999", "a:-1",
-        "[zz::1]", "[]", "a]b", "a[b", "[::1]]", "a@b", "a b", "a/b"}) {
+        "[zz::1]", "[]", "a]b", "a[b", "[::1]]", "a@b", "a b", "a/b",
+        // IPv6 literals the characters alone let through
+        "[1::2::3]", "[12345::]", "[:::]", "[1:2:3:4:5:6:7]", "[1:2:3:4:5:6:7:8:9]",
+        "[::1.2.3.256]", "[::1.2.3]", "[::01.2.3.4]", "[1.2.3.4::]", "[:1::]", "[1::2:]",
+        "[1:2:3:4:5:6:7:8::]", "[::1%25eth0]", "[v.x]", "[v1.]", "[vg.x]",
+        // a '%' must begin two hex digits
+        "a%zz", "a%", "a%2", "%"}) {
     SCOPED_TRACE(host);
     const std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
     expect_error(buf, 400);
