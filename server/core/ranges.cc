@@ -15,13 +15,16 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-// Digits only, no sign, no overflow.
+// Digits only, no sign. A number past UINT64_MAX is still a number
+// (1*DIGIT has no bound): it saturates there, beyond any file, so a first
+// byte that large is unsatisfiable and a last byte that large means the end.
 bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty()) return false;
   std::uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
   }
   out = v;
   return true;

@@ -33,6 +33,10 @@ SATISFIABLE = [
     ("/f64m.bin", "bytes=20000000-30485759", 20000000, 30485759),  # 10 MiB from the middle
     ("/f64m.bin", f"bytes={BIG - 10}-", BIG - 10, BIG - 1),
     ("/hello.txt", "bytes=0-4", 0, 4),
+    # numbers past 2^64 - 1 are still numbers: the end of the file
+    ("/f4096.bin", "bytes=0-18446744073709551615", 0, 4095),
+    ("/f4096.bin", "bytes=4000-99999999999999999999999", 4000, 4095),
+    ("/f4096.bin", "bytes=-99999999999999999999999", 0, 4095),
 ]
 
 UNSATISFIABLE = [
@@ -43,6 +47,8 @@ UNSATISFIABLE = [
     ("/f0.bin", "bytes=0-"),
     ("/f0.bin", "bytes=0-10"),
     ("/f64m.bin", f"bytes={BIG}-"),
+    ("/f4096.bin", "bytes=18446744073709551615-"),
+    ("/f4096.bin", "bytes=99999999999999999999999-"),
 ]
 
 

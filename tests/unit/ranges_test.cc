@@ -121,6 +121,19 @@ TEST(RangeSet, AnInvalidRangeSpecVoidsTheWholeField) {
   EXPECT_EQ(parse("bytes=", 1000).k, kind::none);
 }
 
+TEST(RangeSet, NumbersPastUint64AreStillNumbers) {
+  // 1*DIGIT has no bound: a first byte past any file is unsatisfiable
+  // (416), a last byte past it means the end of the file (nginx alike).
+  EXPECT_EQ(parse("bytes=18446744073709551615-", 1000).k, kind::unsatisfiable);
+  EXPECT_EQ(parse("bytes=99999999999999999999999-", 1000).k, kind::unsatisfiable);
+  EXPECT_EQ(parse("bytes=0-18446744073709551615", 1000).spans, (spans{{0, 999}}));
+  EXPECT_EQ(parse("bytes=10-99999999999999999999999", 1000).spans, (spans{{10, 999}}));
+  EXPECT_EQ(parse("bytes=-99999999999999999999999", 1000).spans, (spans{{0, 999}}));
+  EXPECT_EQ(parse("bytes=18446744073709551614-18446744073709551615", 1000).k, kind::unsatisfiable);
+  // still syntax: a last byte before the first voids the field
+  EXPECT_EQ(parse("bytes=18446744073709551615-5", 1000).k, kind::none);
+}
+
 TEST(RangeSet, EmptyListElementsAndWhitespaceAreAllowed) {
   EXPECT_EQ(parse(" Bytes = 0-4 , ,\t10 - 14 ,", 1000).spans, (spans{{0, 4}, {10, 14}}));
 }
