@@ -23,6 +23,7 @@ struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
     std::string root = ".";
+    std::string pid_file;  // "": none; else the process id is written there at start
     unsigned workers = 1;
     std::vector<int> cpu_affinity;        // empty: no pinning; else worker i -> cpu_affinity[i % n]
     std::size_t max_connections = 10000;  // per worker

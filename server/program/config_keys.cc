@@ -466,6 +466,13 @@ const std::vector<key_spec>& key_table() {
                               [](auto& c) -> auto& { return c.server.root; }),
                           "files are served from beneath it only"));
     t.push_back(with_note(
+        string_key(
+            "server", "pid_file", "a file path, or \"\" for none",
+            [](const std::string&) { return true; },
+            [](auto& c) -> auto& { return c.server.pid_file; }),
+        "the process id is written there once the server listens, and the file removed at "
+        "exit (for logrotate's kill -HUP and init scripts)"));
+    t.push_back(with_note(
         integer_key(
             "server", "workers", 1, 256, [](auto& c) -> auto& { return c.server.workers; }),
         "share-nothing workers, each with its own engine and listening socket"));

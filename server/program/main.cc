@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -100,6 +101,39 @@ void name_and_pin(std::thread& t, int id, const zc::config& cfg) {
   if (int err = pthread_setaffinity_np(t.native_handle(), sizeof set, &set); err != 0)
     spdlog::warn("worker {}: cannot pin to CPU {}: {}", id, cpu, std::strerror(err));
 }
+
+// server.pid_file: the process id and a newline, written at start and
+// removed at exit if it still names this process (a second server started
+// by mistake on the same file must not lose the first one's).
+class pid_file_guard {
+ public:
+  explicit pid_file_guard(std::string path) : path_(std::move(path)) {}
+  pid_file_guard(const pid_file_guard&) = delete;
+  pid_file_guard& operator=(const pid_file_guard&) = delete;
+  ~pid_file_guard() {
+    if (!written_) return;
+    char buf[32] = {};
+    zc::sys::unique_fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return;
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n > 0 && std::strtol(buf, nullptr, 10) == ::getpid()) ::unlink(path_.c_str());
+  }
+
+  // "" on success (or with no file to write), else what went wrong.
+  std::string write() {
+    if (path_.empty()) return "";
+    const std::string text = std::to_string(::getpid()) + "\n";
+    zc::sys::unique_fd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return "server.pid_file = \"" + path_ + "\": " + std::strerror(errno);
+    written_ = true;
+    return "";
+  }
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
 
 // server.max_connections per worker needs as many descriptors (or io_uring
 // file table slots, which RLIMIT_NOFILE bounds too); the default soft limit
@@ -295,6 +329,14 @@ int main(int argc, char** argv) {
     admin_where = zc::format_endpoint(cfg.admin.listen_host, l.port);
   }
   zc::admin_server admin(cfg, std::move(admin_fd), {cfg.io.engine, cfg.io.sender, ZC_VERSION});
+
+  // Written once every listener exists, so a reader of the file finds a
+  // server that takes connections; removed on the way out.
+  pid_file_guard pid_file(cfg.server.pid_file);
+  if (std::string err = pid_file.write(); !err.empty()) {
+    spdlog::error("{}", err);
+    return exit_runtime;
+  }
 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < engines.size(); ++i) {

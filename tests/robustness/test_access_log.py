@@ -297,3 +297,59 @@ def test_a_full_disk_is_reported_once_and_never_stops_the_server(start_server):
     reports = [line for line in srv.stderr_lines if "No space left on device" in line]
     assert len(reports) == 1, reports
     stop_clean(srv)
+
+
+def test_pid_file_names_the_server_for_logrotate(opts, tmp_path):
+    """server.pid_file: written once the server listens, what logrotate's
+    `kill -HUP $(cat FILE)` reads (docs/logging.md); the reopen it asks for
+    works through it; removed at exit."""
+    import http.client
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "f.txt").write_bytes(b"x\n")
+    log, pid_path = tmp_path / "access.log", tmp_path / "run" / "zcserve.pid"
+    pid_path.parent.mkdir()
+    proc = subprocess.Popen([opts["binary"], "--root", str(root), "--listen", "127.0.0.1:0",
+                             "--engine", opts["engine"], "--sender", opts["sender"],
+                             "--admin", "off", "--set", f"log.access_log={log}",
+                             "--set", f"server.pid_file={pid_path}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in proc.stderr:
+            if line.startswith("zcserve-ready "):
+                port = json.loads(line[len("zcserve-ready "):])["port"]
+                break
+        assert port is not None, f"zcserve did not start (exit {proc.poll()})"
+        assert pid_path.read_text() == f"{proc.pid}\n"
+
+        def get():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/f.txt")
+            assert c.getresponse().status == 200
+            c.close()
+
+        get()
+        log.rename(tmp_path / "access.log.1")
+        os.kill(int(pid_path.read_text()), signal.SIGHUP)  # what logrotate does
+        deadline = time.monotonic() + 10
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        get()
+        assert proc.poll() is None, "SIGHUP stopped the server"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert not pid_path.exists()
+    assert "/f.txt" in (tmp_path / "access.log.1").read_text()
+    assert "/f.txt" in log.read_text()
+
+
+def test_a_pid_file_that_cannot_be_written_stops_start_up(opts, tmp_path):
+    p = subprocess.run([opts["binary"], "--root", str(tmp_path), "--listen", "127.0.0.1:0",
+                        "--admin", "off", "--set", f"server.pid_file={tmp_path}/no/such/dir/pid"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "server.pid_file" in p.stderr and "No such file or directory" in p.stderr
