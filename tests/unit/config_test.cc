@@ -205,7 +205,7 @@ TEST(ConfigErrors, UnknownKeyListsAllowedKeys) {
   const std::string e = apply_toml(c, "[server]\ncolour = \"red\"\n", "f.toml");
   expect_one_line(e);
   EXPECT_TRUE(has(e, "f.toml:2:1: server.colour = \"red\": unknown key"));
-  EXPECT_TRUE(has(e, "allowed in [server]: listen, root, workers, cpu_affinity"));
+  EXPECT_TRUE(has(e, "allowed in [server]: listen, root, pid_file, workers, cpu_affinity"));
   EXPECT_TRUE(has(e, "index"));
 }
 
