@@ -44,6 +44,29 @@ worker_files::worker_files(const worker_context& ctx, cache_sharing sharing)
             sharing, ctx.policy),
       http(*ctx.cfg, cache) {}
 
+namespace {
+
+constexpr std::string_view built_in_busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+
+}  // namespace
+
+std::string_view busy_reply = built_in_busy_reply;
+
+void set_busy_page(std::string_view type, std::string_view body) {
+  // Lives as long as the process: io_uring and the dpdk stack send from it
+  // without copying.
+  static std::string page;
+  page = "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: ";
+  page.append(type);
+  page.append("\r\nContent-Length: ");
+  page.append(std::to_string(body.size()));
+  page.append("\r\nConnection: close\r\nRetry-After: 1\r\n\r\n");
+  page.append(body);
+  busy_reply = page;
+}
+
 void send_busy_reply(int fd) noexcept {
   sys::send(fd, busy_reply.data(), busy_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }

@@ -57,9 +57,14 @@ listen_result make_listener(const std::string& host, std::uint16_t port, int bac
 // What a connection over server.max_connections gets, sent with
 // MSG_DONTWAIT before the close: the connections already served are not
 // disturbed, and a client that cannot take it at once gets the close alone.
-inline constexpr std::string_view busy_reply =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: zcserve\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver at capacity.\n";
+// A built-in text, or error_pages.503 read at start (set_busy_page); set
+// before any worker starts and never changed after, so workers read it
+// without a lock.
+extern std::string_view busy_reply;
+
+// Makes busy_reply carry `body` as its Content-Type `type`, in place of
+// the built-in text. Called once, before the workers start.
+void set_busy_page(std::string_view type, std::string_view body);
 
 // Sends busy_reply on `fd` as described; the caller closes it.
 void send_busy_reply(int fd) noexcept;

@@ -5,10 +5,12 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,6 +102,44 @@ void name_and_pin(std::thread& t, int id, const zc::config& cfg) {
   CPU_SET(cpu, &set);
   if (int err = pthread_setaffinity_np(t.native_handle(), sizeof set, &set); err != 0)
     spdlog::warn("worker {}: cannot pin to CPU {}: {}", id, cpu, std::strerror(err));
+}
+
+// error_pages.503 is also what a connection past server.max_connections
+// gets. That reply is sent before any request is read, with one
+// non-blocking send from memory, so the page is read here, once, beneath
+// the root as the handler would find it; the handler's own 503s still go
+// through the file cache. A page that cannot be read, or too big for a new
+// connection's send buffer to take at once, keeps the built-in text, and
+// start-up says why.
+void load_busy_page(const zc::config& cfg, int root_fd, const zc::file_policy& policy) {
+  const std::string* page = cfg.error_pages.for_status(503);
+  if (page == nullptr) return;
+  constexpr std::size_t most = 16 * 1024;
+  const std::string rel = page->substr(1);  // normalised at load: "/a/b" -> "a/b"
+  ::open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  zc::sys::unique_fd fd(
+      static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how)));
+  std::string body(most + 1, '\0');
+  ssize_t n = fd ? ::read(fd.get(), body.data(), body.size()) : -1;
+  if (n < 0) {
+    spdlog::warn(
+        "error_pages.503 = \"{}\": {}; a connection past server.max_connections gets "
+        "the built-in 503",
+        *page, std::strerror(errno));
+    return;
+  }
+  if (static_cast<std::size_t>(n) > most) {
+    spdlog::warn(
+        "error_pages.503 = \"{}\": over {} KiB, more than a new connection can be "
+        "sure to take in one send; a connection past server.max_connections gets the "
+        "built-in 503 (the handler's 503s still send the page)",
+        *page, most / 1024);
+    return;
+  }
+  body.resize(static_cast<std::size_t>(n));
+  zc::set_busy_page(policy.content_type(rel), body);
 }
 
 // server.pid_file: the process id and a newline, written at start and
@@ -269,6 +309,7 @@ int main(int argc, char** argv) {
   } flush_logs_at_exit;
 
   if (!policy_loaded.notice.empty()) spdlog::warn("{}", policy_loaded.notice);
+  load_busy_page(cfg, root.get(), policy);
 
   // Before any other thread exists, so that every thread inherits it.
   zc::open_process_counter();

@@ -28,7 +28,8 @@ BASE/secret is a file the server must never hand out):
     BASE/root/app.js  app.js.gz  app.js.br     precompressed siblings (real gzip, brotli)
     BASE/root/app.js.zst            a zstd stand-in (off unless configured)
     BASE/root/style.css  style.css.gz          a gzip sibling only
-    BASE/root/errors/404.html  errors/403.html error pages (tests turn them on)
+    BASE/root/errors/404.html  errors/403.html errors/503.html error pages (tests turn
+                               them on); errors/big.html, 17 KiB
     BASE/root/listing/...           no index; AWKWARD names, a sub-directory, a dotfile
 """
 
@@ -207,6 +208,8 @@ def add_precompressed(t):
     t.add("style.css.gz", gzip.compress(css, mtime=0))
     t.add("errors/404.html", b"<!doctype html><p>custom not found page</p>\n")
     t.add("errors/403.html", b"<!doctype html><p>custom forbidden page</p>\n")
+    t.add("errors/503.html", b"<!doctype html><p>custom busy page, try again</p>\n")
+    t.add("errors/big.html", b"<!doctype html>" + b"x" * (17 * 1024))
 
 
 def add_listing(t):

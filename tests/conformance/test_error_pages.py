@@ -58,3 +58,36 @@ def test_a_hidden_dotfile_gets_the_404_page_like_any_missing_file(start_server, 
     assert head_hidden.status == 404 and head_hidden.body == b""
     assert comparable(head_hidden) == comparable(head_missing)
     assert_serving(srv, tree)
+
+
+def _turned_away_reply(port):
+    """The reply a connection past server.max_connections gets."""
+    with httpraw.Client(port, timeout=5) as c:
+        c.send(httpraw.build_request("GET", "/hello.txt", headers={"Connection": "close"}))
+        return c.read_response()
+
+
+def test_the_503_page_is_what_a_connection_past_the_limit_gets(start_server, tree):
+    """error_pages.503 is read at start and sent, from memory, to a
+    connection over server.max_connections, with its type."""
+    srv = start_server(settings={"server.max_connections": 1,
+                                 "error_pages.503": "/errors/503.html"})
+    with httpraw.Client(srv.port) as held:
+        assert held.request("GET", "/hello.txt").status == 200
+        r = _turned_away_reply(srv.port)
+        assert r.status == 503
+        assert r.body == tree.bytes_of("/errors/503.html")
+        assert media_type(r) == "text/html"
+        assert r.header("retry-after") == "1" and r.header("connection") == "close"
+        assert held.request("GET", "/hello.txt").status == 200
+
+
+def test_a_503_page_too_big_to_send_at_once_keeps_the_built_in_body(start_server, tree):
+    srv = start_server(settings={"server.max_connections": 1,
+                                 "error_pages.503": "/errors/big.html"})
+    assert any("error_pages.503" in l and "16 KiB" in l for l in srv.stderr_lines), \
+        "".join(srv.stderr_lines)
+    with httpraw.Client(srv.port) as held:
+        assert held.request("GET", "/hello.txt").status == 200
+        r = _turned_away_reply(srv.port)
+        assert r.status == 503 and b"server at capacity" in r.body
