@@ -51,7 +51,11 @@ from zcload.machine import load_average, machine_info  # noqa: E402
 
 IMAGE = "localhost/zcserve"
 BENCH_IMAGE = "localhost/zcserve-bench"
+# seccomp: io_uring (and the dpdk engine's bpf()) need zcserve.json; the
+# other engines serve under podman's default and need COUNTER_PROFILE (the
+# default plus perf_event_open) for the kernel counter alone.
 PROFILE = os.path.join(HERE, "seccomp", "zcserve.json")
+COUNTER_PROFILE = os.path.join(HERE, "seccomp", "zcserve-counter.json")
 WRK_SCRIPT = "/usr/share/zcserve/wrk_report.lua"  # in the bench image
 NAME_PREFIX = "zcserve-demo-"
 
@@ -110,13 +114,24 @@ def podman(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     return p
 
 
+def seccomp_profile(engine: str, kernel_count: bool) -> str | None:
+    """The smallest of the project's seccomp profiles a backend runs under
+    (None: podman's default). podman's default refuses io_uring (ENOSYS),
+    and perf_event_open and bpf without CAP_SYS_ADMIN (EPERM):
+    zcserve.json allows all three (bpf with CAP_BPF), for io_uring and dpdk;
+    zcserve-counter.json allows perf_event_open alone, for the kernel
+    counter in the engines that need nothing more to serve."""
+    if engine in ("io_uring", "dpdk"):
+        return PROFILE
+    return COUNTER_PROFILE if kernel_count else None
+
+
 def privileges(engine: str, sender: str, profile: str | None, kernel_count: bool) -> list[str]:
     """What a server container gets, and why (docker/README.md has the same
     list): nothing but what its backend, and the kernel's count of its
-    system calls, need."""
+    system calls, need. profile: the seccomp profile (seccomp_profile()),
+    None for podman's default."""
     args = ["--cap-drop", "all", "--security-opt", "no-new-privileges", "--read-only"]
-    # seccomp: podman's default refuses io_uring (ENOSYS) and perf_event_open
-    # without CAP_SYS_ADMIN; the profile is the default plus those two.
     if profile:
         args += ["--security-opt", f"seccomp={profile}"]
     if kernel_count:
@@ -236,6 +251,7 @@ class Container:
         self.pid = 0
         self.exit_status: int | None = None
         self.command = ""  # the podman run line, kept with the server's log
+        self.seccomp = ""  # the seccomp profile podman says the container runs under
 
     @classmethod
     def start(cls, backend: servers.Backend, www: str, cpu: int | None, profile: str | None,
@@ -275,6 +291,7 @@ class Container:
                 if not c.pid:
                     c.pid = int(podman("inspect", "--format", "{{.State.Pid}}",
                                        name).stdout.strip())
+                    c.seccomp = c.seccomp_profile()
                 c.read_stats(timeout=2)
                 break
             except (OSError, ValueError):
@@ -311,6 +328,18 @@ class Container:
             if body != want:
                 raise RuntimeError(f"{self.backend.label} served {path} wrongly: "
                                    f"{len(body)} bytes (want {len(want)} bytes)")
+
+    def seccomp_profile(self) -> str:
+        """The seccomp profile podman applied, as its file name (podman
+        inspect's security options), or "default" (podman's own)."""
+        p = podman("inspect", "--format", "{{json .HostConfig.SecurityOpt}}", self.name,
+                   check=False)
+        try:
+            opts = json.loads(p.stdout) or []
+        except json.JSONDecodeError:
+            return "unknown"
+        path = next((o.split("=", 1)[1] for o in opts if o.startswith("seccomp=")), "")
+        return os.path.basename(path) if path else "default"
 
     def alive(self) -> bool:
         p = podman("inspect", "--format", "{{.State.Running}}", self.name, check=False)
@@ -368,8 +397,15 @@ class Demo:
         else:
             self.server_cpu = self.client_cpu = None
             self.pinning = "one CPU: server and bench containers share it"
-        self.profile = None if args.seccomp == "default" else args.seccomp
         self.network: Network | None = None  # made when a backend needs it
+
+    def profile_for(self, b: servers.Backend) -> str | None:
+        """The seccomp profile b's server container gets: the smallest that
+        lets it serve (and count, with the kernel counter), unless --seccomp
+        names one for every backend."""
+        if self.args.seccomp == "auto":
+            return seccomp_profile(b.engine, self.args.kernel_count)
+        return None if self.args.seccomp == "default" else self.args.seccomp
 
     def needs_network(self, b: servers.Backend) -> bool:
         return b.engine == "dpdk" or self.args.network == "bridge"
@@ -383,7 +419,7 @@ class Demo:
         list, so that a host without XDP skips it with the reason instead
         of failing the demo."""
         try:
-            c = Container.start(b, self.www, self.server_cpu, self.profile,
+            c = Container.start(b, self.www, self.server_cpu, self.profile_for(b),
                                 self.args.kernel_count, self.args.image, self.network)
         except RuntimeError as e:
             return str(e).replace("\n", " / ")
@@ -395,8 +431,10 @@ class Demo:
         """zcserve --list-backends inside a container with the privileges
         the most demanding backend gets, so that what it lists as usable is
         what the runs will have."""
+        most = servers.Backend("zcserve", "io_uring", "send_zc")
         return podman("run", "--rm", "--pull=never", "--no-healthcheck",
-                      *privileges("io_uring", "send_zc", self.profile, self.args.kernel_count),
+                      *privileges("io_uring", "send_zc", self.profile_for(most),
+                                  self.args.kernel_count),
                       self.args.image, "--list-backends").stdout
 
     def run_one(self, b: servers.Backend, size: int, path: str, conns: int, rep: int) -> dict:
@@ -407,7 +445,7 @@ class Demo:
                                                  f"{tree.size_label(size)}-c{conns}-r{rep}")
         os.makedirs(run_dir, exist_ok=True)
         try:
-            c = Container.start(b, self.www, self.server_cpu, self.profile,
+            c = Container.start(b, self.www, self.server_cpu, self.profile_for(b),
                                 self.args.kernel_count, self.args.image, self.network_for(b))
             c.verify(self.www, {size: path})
             url = f"http://{c.host}:{c.port}{path}"
@@ -453,6 +491,7 @@ class Demo:
             connections=conns, repeat=rep, wrk=wrk_data, perf=perf_counts, cpu_ticks=ticks,
             clk_tck=measure.CLK_TCK, zc=zc, error=error)
         rec["kernel_count_unavailable_reason"] = (zc or {}).get("kernel_count_unavailable_reason")
+        rec["seccomp_profile"] = c.seccomp if c is not None else None
         rec["server_log_warnings"] = _warnings(os.path.join(run_dir, "server.log"))
         return rec
 
@@ -465,7 +504,7 @@ class Demo:
         wanted = [servers.Backend("zcserve", e, s)
                   for e, s in (a.pairs or default_backends(listing))]
         backends, notes = usable(wanted, listing)
-        if self.profile is None:
+        if self.args.seccomp == "default":
             for b in [b for b in backends if b.engine == "dpdk"]:
                 backends.remove(b)
                 notes.append(f"{b.label} skipped: podman's default seccomp profile allows "
@@ -497,6 +536,8 @@ class Demo:
             "options": {"sizes": a.size_list, "connections": a.conn_list,
                         "duration_s": a.duration, "warmup_s": a.warmup, "repeats": a.repeats,
                         "backends": [b.label for b in backends], "seccomp": a.seccomp,
+                        "seccomp_profiles": {b.label: os.path.basename(self.profile_for(b) or "")
+                                             or "default" for b in backends},
                         "image": a.image, "out": self.out},
             "pinning": {"server_cpu": self.server_cpu, "client_cpu": self.client_cpu,
                         "text": self.pinning},
@@ -633,9 +674,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=5.0, help="seconds per run (default 5)")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (default 1)")
     p.add_argument("--repeats", type=int, default=1, help="runs of each (default 1)")
-    p.add_argument("--seccomp", default=PROFILE,
-                   help="seccomp profile for the servers, or 'default' for podman's own "
-                        "(which refuses io_uring); default docker/seccomp/zcserve.json")
+    p.add_argument("--seccomp", default="auto",
+                   help="seccomp profile for every server, or 'default' for podman's own "
+                        "(which refuses io_uring); default 'auto': docker/seccomp/zcserve.json "
+                        "for io_uring and dpdk, zcserve-counter.json (perf_event_open "
+                        "alone) for the other engines, none with --no-kernel-count")
     p.add_argument("--network", choices=("host", "bridge"), default="host",
                    help="host: the kernel engines on the host's loopback (default); bridge: "
                         "every backend on the demo's own podman network, where the dpdk "

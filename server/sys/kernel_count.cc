@@ -121,24 +121,36 @@ std::string explain_perf_refusal(int err, const process_restrictions& r,
   // A tracepoint counter needs CAP_PERFMON (or CAP_SYS_ADMIN before 5.8)
   // unless kernel.perf_event_paranoid is -1. With the capability in hand
   // the kernel does not refuse, so a refusal then comes from a filter.
+  //
+  // Which errno says who refused: the kernel's own refusal of a process
+  // without the capability is EACCES (perf_allow_kernel), while container
+  // runtimes' default seccomp profiles answer EPERM (podman's, Docker's and
+  // containerd's allow perf_event_open only with CAP_SYS_ADMIN). So under a
+  // filter, EACCES means the filter let the call through to the kernel, and
+  // the filter is named only for EPERM.
+  const bool by_filter = r.seccomp_filter && err == EPERM;
   const bool capable = r.has_cap(CAP_PERFMON) || r.has_cap(CAP_SYS_ADMIN);
   const bool paranoid_allows = paranoid && *paranoid <= -1;
   const std::string level = paranoid ? std::to_string(*paranoid) : "unreadable";
   if (capable || paranoid_allows) {
-    if (r.seccomp_filter)
+    if (by_filter)
       return msg +
              ": refused by this process's seccomp filter (a container runtime's default "
              "profile allows perf_event_open only with CAP_SYS_ADMIN; "
-             "docker/seccomp/zcserve.json allows it)";
+             "docker/seccomp/zcserve-counter.json and zcserve.json allow it)";
+    // EACCES under a filter: the filter let the call through, and is not named.
     return msg + " (kernel.perf_event_paranoid = " + level +
-           ", and no seccomp filter: " + "a security module such as SELinux or AppArmor?)";
+           (r.seccomp_filter ? "" : ", and no seccomp filter") +
+           ": a security module such as SELinux or AppArmor?)";
   }
   msg +=
       ": the process lacks CAP_PERFMON, which a tracepoint counter needs while "
       "kernel.perf_event_paranoid (" +
       level + ") is above -1; run as root, grant CAP_PERFMON (podman: --cap-add PERFMON)";
-  if (r.seccomp_filter)
-    msg += ", and allow perf_event_open in the seccomp filter (docker/seccomp/zcserve.json)";
+  if (by_filter)
+    msg +=
+        ", and allow perf_event_open in the seccomp filter, which refused it first "
+        "(docker/seccomp/zcserve-counter.json, or zcserve.json for io_uring)";
   return msg;
 }
 

@@ -24,7 +24,9 @@ process_restrictions read_process_restrictions();
 
 // Why perf_event_open on a tracepoint failed with err, and what would
 // let it: seccomp, a missing capability, or kernel.perf_event_paranoid
-// (paranoid is its value, or nullopt when unreadable).
+// (paranoid is its value, or nullopt when unreadable). The seccomp filter
+// is named only when it is the likely cause: err is EPERM under a filter
+// (the kernel's own refusal of a missing capability is EACCES).
 std::string explain_perf_refusal(int err, const process_restrictions& r,
                                  std::optional<int> paranoid);
 

@@ -198,6 +198,69 @@ def test_kernel_counter_refusal_names_the_missing_capability(zcserve):
     assert "CAP_PERFMON" in m[0].group(2), m[0].group(2)
 
 
+# A seccomp filter of the test's own, installed in the child before it runs
+# zcserve (classic BPF; x86_64's perf_event_open is call 298): "allow" lets
+# every call through, as docker/seccomp/zcserve-counter.json lets
+# perf_event_open through; "eperm" answers perf_event_open with EPERM, as
+# podman's default profile does without CAP_SYS_ADMIN.
+def _seccomp_preexec(kind):
+    import ctypes
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    ld_nr, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO|EPERM
+    code = [(ret, 0, 0, allow)] if kind == "allow" else [
+        (ld_nr, 0, 0, 0), (jeq, 0, 1, 298), (ret, 0, 0, eperm), (ret, 0, 0, allow)]
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec():
+        insns = (SockFilter * len(code))(*[SockFilter(*c) for c in code])
+        prog = SockFprog(len(code), insns)
+        # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+        if libc.prctl(38, 1, 0, 0, 0) != 0 or \
+                libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
+            os._exit(120)
+    return preexec
+
+
+@pytest.mark.parametrize("kind, drop_caps, names_seccomp, names_perfmon", [
+    # The filter allows the call, the kernel refuses it (EACCES): the
+    # capability is what to change, and the filter must not be named.
+    ("allow", True, False, True),
+    # The filter refuses it (EPERM) and the capability is missing: both.
+    ("eperm", True, True, True),
+    # The filter refuses it and the capability is there: the filter alone.
+    ("eperm", False, True, False),
+])
+def test_kernel_counter_refusal_names_seccomp_only_when_the_filter_refused(
+        zcserve, kind, drop_caps, names_seccomp, names_perfmon):
+    import platform
+    with open("/proc/sys/kernel/perf_event_paranoid") as f:
+        if int(f.read()) <= -1:
+            pytest.skip("kernel.perf_event_paranoid is -1: no capability is needed")
+    if platform.machine() != "x86_64":
+        pytest.skip("the test's seccomp filter names x86_64's perf_event_open")
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop capabilities")
+    drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"] if drop_caps else []
+    p = subprocess.run([*drop, zcserve, "--list-backends"], capture_output=True, text=True,
+                       timeout=30, preexec_fn=_seccomp_preexec(kind))
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    m = [m for l in p.stdout.splitlines() if (m := COUNTER_LINE.match(l))]
+    assert m and m[0].group(1) == "-", p.stdout
+    why = m[0].group(2)
+    want_errno = "Operation not permitted" if kind == "eperm" else "Permission denied"
+    assert want_errno in why, why
+    assert ("seccomp" in why) == names_seccomp, why
+    assert ("lacks CAP_PERFMON" in why) == names_perfmon, why
+
+
 def test_list_backends_still_checks_flags(run):
     p = run("--list-backends", "--workers", "0")
     assert_refused(p, "server.workers", "0")

@@ -47,6 +47,24 @@ TEST(explain_perf_refusal, no_capability_under_a_filter_names_both) {
   EXPECT_NE(m.find("seccomp"), std::string::npos) << m;
 }
 
+// A filter that allows perf_event_open (docker/seccomp/zcserve-counter.json,
+// zcserve.json) leaves the refusal to the kernel, which answers EACCES: the
+// capability is what is missing, and the filter must not be blamed.
+TEST(explain_perf_refusal, the_kernels_refusal_under_a_filter_names_only_the_capability) {
+  std::string m = explain_perf_refusal(EACCES, with(true, 0), 2);
+  EXPECT_NE(m.find("lacks CAP_PERFMON"), std::string::npos) << m;
+  EXPECT_NE(m.find("(2)"), std::string::npos) << m;
+  EXPECT_EQ(m.find("seccomp"), std::string::npos) << m;
+}
+
+// With the capability in hand, EACCES under a filter is not the filter's
+// answer either: something else (a security module) refused.
+TEST(explain_perf_refusal, eacces_with_the_capability_does_not_blame_the_filter) {
+  std::string m = explain_perf_refusal(EACCES, with(true, perfmon), 2);
+  EXPECT_EQ(m.find("seccomp"), std::string::npos) << m;
+  EXPECT_NE(m.find("security module"), std::string::npos) << m;
+}
+
 TEST(explain_perf_refusal, paranoid_minus_one_needs_no_capability) {
   std::string m = explain_perf_refusal(EPERM, with(true, 0), -1);
   EXPECT_NE(m.find("seccomp filter"), std::string::npos) << m;
