@@ -72,6 +72,12 @@ void device::impl::close() noexcept {
   eal = false;
 }
 
+bool allows_pci(std::span<const std::string> eal_extra) noexcept {
+  return std::any_of(eal_extra.begin(), eal_extra.end(), [](const std::string& a) {
+    return a.starts_with("-a") || a.starts_with("--allow");
+  });
+}
+
 void device::open(const device_options& o) {
   // EAL parses argv in place and keeps pointers into it: the strings must
   // outlive the process's use of EAL, so they live in a static.
@@ -79,12 +85,7 @@ void device::open(const device_options& o) {
   // Nothing left behind in /var/run/dpdk or hugetlbfs when the process
   // ends: --in-memory with huge pages, --no-shconf without (plain memory is
   // EAL's legacy mode, which --in-memory refuses).
-  // A PCI device only when the extra arguments allow one (-a/--allow
-  // 0000:03:00.0, a NIC bound to vfio-pci): EAL would otherwise probe every
-  // PCI device it may take.
-  const bool pci = std::any_of(o.eal_extra.begin(), o.eal_extra.end(), [](const std::string& a) {
-    return a == "-a" || a.starts_with("--allow") || a.starts_with("-a");
-  });
+  const bool pci = allows_pci(o.eal_extra);
   args = {"zcserve", "--no-telemetry", "--log-level=5"};
   if (!pci) args.push_back("--no-pci");
   if (o.huge_pages) {

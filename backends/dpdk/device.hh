@@ -33,6 +33,12 @@ struct device_options {
   std::uint16_t priv_bytes = 0;
 };
 
+// Whether EAL arguments allow a PCI device (-a/--allow 0000:03:00.0, a
+// NIC bound to vfio-pci), by each argument: then the device is that NIC,
+// and EAL probes PCI for it; otherwise EAL is told --no-pci, since it
+// would probe every PCI device it may take, and the device must be a vdev.
+bool allows_pci(std::span<const std::string> eal_extra) noexcept;
+
 // A received frame: its bytes and the buffer that holds them, given back
 // with device::release once the stack is done with them (the stack wraps
 // the bytes without copying; the handle is an rte_mbuf).

@@ -100,7 +100,12 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
     throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
                              "\": the dpdk engine has read_write and mmap");
   const dpdk_settings& d = own_;
-  if (d.vdev.empty() && d.eal_args.find("-a") == std::string::npos)
+  dpdk::device_options o;
+  o.eal_extra = split_spaces(d.eal_args);
+  // The device's own test, argument by argument, so that what passes here
+  // is what the device opens: a "-a" within another argument
+  // (--file-prefix=x-a) allows no PCI device.
+  if (d.vdev.empty() && !dpdk::allows_pci(o.eal_extra))
     throw std::runtime_error(
         "io.dpdk.vdev is not set: the dpdk engine needs a device (a virtual one, e.g. "
         "net_af_xdp0,iface=veth0,busy_budget=0, or a PCI NIC bound to vfio-pci, named in "
@@ -108,9 +113,7 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
   if (d.address.empty())
     throw std::runtime_error("io.dpdk.address is not set: the stack needs its own A.B.C.D/N");
   const dpdk::ipv4_config ip = parse_address(d);
-  dpdk::device_options o;
   o.vdev = d.vdev;
-  o.eal_extra = split_spaces(d.eal_args);
   o.huge_pages = d.huge_pages;
   o.memory_mb = d.memory_mb;
   if (unsigned char mac[6]; !d.mac.empty() && parse_mac(d.mac, mac))  // checked at load

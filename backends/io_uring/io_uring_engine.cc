@@ -124,7 +124,7 @@ io_uring_engine::~io_uring_engine() {
   // Files still registered outlive the engine in replies' and the cache's
   // hands; they must not call back into it.
   for (cached_file* f : file_slots_)
-    if (f != nullptr) f->registrar = nullptr;
+    if (f != nullptr) f->note = {};
   // Connections still open here outlived the drain: abort them. A reset
   // (SO_LINGER 0) drops their unsent data now, which also ends the kernel's
   // hold on any zero-copy pages; a plain close would leave those queued

@@ -29,7 +29,7 @@ namespace zc {
 // provided buffers; replies go out through an io_uring sender's operations.
 // Each connection's life is the shared driver's (backends/driver.hh); this
 // engine is its completion port.
-class io_uring_engine final : public engine, private uring::sqe_source, private file_registrar {
+class io_uring_engine final : public engine, private uring::sqe_source, private entry_keeper {
  public:
   static engine_info descriptor();
 
@@ -59,7 +59,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   io_uring_sqe* get() override;
   void reserve(unsigned n);
   uring::fd_ref file(cached_file& f) override;
-  void forget(int slot) noexcept override;
+  void entry_gone(std::int64_t slot) noexcept override;
   void setup_fixed_files();
   unsigned flush_sq() noexcept;
   void enter(unsigned to_submit, unsigned wait, int timeout_ms);
@@ -126,7 +126,10 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   bool in_chain_ = false;  // a sender is preparing a linked step: get() must not submit
   // Registered (direct) descriptors, with io.uring.fixed_files: slots
   // [0, sock_slots_) take accepted connections (the kernel picks a free one),
-  // the rest hold served files, registered on first use.
+  // the rest hold served files, registered on first use. A registered
+  // file's slot is in its cache entry's engine_note (this engine, the slot),
+  // so a request finds it without a lookup here; file_slots_ is the way
+  // back, for the destructor (io_uring_files.cc).
   bool fixed_ = false;
   unsigned sock_slots_ = 0;
   std::vector<cached_file*> file_slots_;

@@ -1,6 +1,7 @@
 // Descriptors: a connection's socket (ordinary or a fixed-table slot), its
-// shutdown and close, files registered in the fixed table, and what is
-// left open at the end.
+// shutdown and close, files registered in the fixed table (the engine is
+// the keeper of their cache entries' notes), and what is left open at the
+// end.
 
 #include "backends/io_uring/io_uring_internal.hh"
 
@@ -101,9 +102,16 @@ void io_uring_engine::setup_fixed_files() {
     free_file_slots_.push_back(static_cast<int>(i - 1));
 }
 
+// A served file's slot lives on its cache entry, as the core's engine_note
+// (server/core/file_cache.hh): the keeper is this engine, the word the slot.
+// The core stores the note and, when the entry dies (the cache let it go
+// and the last reply holding it ended), calls entry_gone() with the word;
+// it never knows what a slot is. So a request finds its file's slot with
+// one comparison, an engine without a file table pays nothing per request,
+// and a slot is emptied exactly when its file's last holder lets go.
 uring::fd_ref io_uring_engine::file(cached_file& f) {
   if (!fixed_) return {f.fd.get(), false};
-  if (f.registrar == this) return {f.registered_slot, true};
+  if (f.note.keeper == this) return {static_cast<int>(f.note.word), true};
   if (free_file_slots_.empty()) return {f.fd.get(), false};  // full: the ordinary descriptor
   const int slot = free_file_slots_.back();
   int fd = f.fd.get();
@@ -116,14 +124,14 @@ uring::fd_ref io_uring_engine::file(cached_file& f) {
     return {fd, false};
   free_file_slots_.pop_back();
   file_slots_[static_cast<std::size_t>(slot) - sock_slots_] = &f;
-  f.registrar = this;
-  f.registered_slot = slot;
+  f.note = {this, slot};
   return {slot, true};
 }
 
-void io_uring_engine::forget(int slot) noexcept {
+void io_uring_engine::entry_gone(std::int64_t word) noexcept {
   // The file left the cache and no reply holds it: empty its slot, which
   // is reused once that close has run.
+  const int slot = static_cast<int>(word);
   file_slots_[static_cast<std::size_t>(slot) - sock_slots_] = nullptr;
   try {
     close_slot(slot, op_tag::of_slot(slot).bits());

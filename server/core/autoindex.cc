@@ -12,6 +12,7 @@
 #include <queue>
 
 #include "server/core/handler.hh"
+#include "server/core/percent_encode.hh"
 #include "server/sys/counted.hh"
 #include "server/sys/unique_fd.hh"
 
@@ -208,19 +209,7 @@ void append_html_escaped(std::string& out, std::string_view text) {
 }
 
 void append_segment_encoded(std::string& out, std::string_view name) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       ch == '-' || ch == '.' || ch == '_' || ch == '~';
-    if (plain) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
+  append_percent_encoded(out, name, unreserved_marks);
 }
 
 void render_listing(std::string& out, std::string_view rel, const directory_listing& listing) {

@@ -27,7 +27,7 @@ constexpr std::size_t evict_scan = 64;
 }  // namespace
 
 cached_file::~cached_file() {
-  if (registrar != nullptr) registrar->forget(registered_slot);
+  if (note.keeper != nullptr) note.keeper->entry_gone(note.word);
   // The mapping always spans `size`, which never changes after the open.
   if (map_ != nullptr) sys::munmap(map_, size);
 }

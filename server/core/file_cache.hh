@@ -22,7 +22,7 @@
 // the references of its entries atomically, since a reply drops its
 // reference on its own thread, outside the lock. The mode is a flag, not a
 // template parameter: cached_file and file_ref travel through the reply,
-// the handler, every sender and io_uring's file table, and a policy type
+// the handler, every sender and an engine's own file table, and a policy type
 // would have to travel with them. The flag costs an event engine one
 // well-predicted branch per reference and per lookup, and no lock and no
 // locked instruction.
@@ -44,19 +44,33 @@
 
 namespace zc {
 
-// Told when a cached_file it registered somewhere (io_uring's fixed file
-// table) dies, so the registration can go with it.
 enum class cache_sharing : std::uint8_t {
   one_thread,  // an event engine's worker: no lock, plain reference counts
   threads,     // the blocking engine's connection threads: a mutex, atomic counts
 };
 
-class file_registrar {
+// An engine that keeps an entry somewhere of its own beyond the descriptor
+// (a table of files registered with the kernel, so that an operation names
+// a slot rather than a descriptor) leaves a note on the entry: itself, to
+// be told when the entry dies, and one word the core stores and never reads
+// (which slot). The entry's destructor tells the keeper, so what the
+// engine holds goes exactly when the entry does, however long a reply kept
+// it after the cache let go. The note costs 16 bytes per entry and nothing
+// per request; an engine that keeps nothing never sets it, and pays one
+// null test per entry's death. A keeper that goes before the entries it
+// noted (an engine stopping while replies or the cache still hold them)
+// clears its notes first.
+class entry_keeper {
  public:
-  virtual void forget(int slot) noexcept = 0;
+  virtual void entry_gone(std::int64_t word) noexcept = 0;
 
  protected:
-  ~file_registrar() = default;
+  ~entry_keeper() = default;
+};
+
+struct engine_note {
+  entry_keeper* keeper = nullptr;  // nullptr: no engine keeps anything for this entry
+  std::int64_t word = 0;           // the keeper's own, opaque to the core
 };
 
 class cached_file {
@@ -83,9 +97,8 @@ class cached_file {
   // "Cache-Control: ...\r\n", or "" for none; like `mime`, a view into the
   // file_policy the cache was made with
   std::string_view cache_control;
-  std::int64_t checked_ms = 0;          // monotonic time of the last (re)validation
-  file_registrar* registrar = nullptr;  // who holds this file in a slot, if anyone
-  int registered_slot = -1;
+  std::int64_t checked_ms = 0;  // monotonic time of the last (re)validation
+  engine_note note;             // an engine's, told when the entry dies (see entry_keeper)
 
   cached_file() = default;
   cached_file(const cached_file&) = delete;

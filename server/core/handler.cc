@@ -4,6 +4,7 @@
 
 #include "server/core/file_policy.hh"
 #include "server/core/http_date.hh"
+#include "server/core/percent_encode.hh"
 #include "server/core/ranges.hh"
 #include "server/core/resolver.hh"
 
@@ -123,26 +124,6 @@ void handler::error(int status, reply& out, bool close_after, bool head_only) {
   }
 }
 
-namespace {
-// A path's bytes as RFC 3986 allows them in a path (pchar and '/'),
-// anything else percent-encoded.
-void append_path_encoded(std::string& out, std::string_view path) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  for (const char ch : path) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view("-._~!$&'()*+,;=:@/").find(ch) != std::string_view::npos;
-    if (plain) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-}
-}  // namespace
-
 void handler::redirect_to_directory(const http::request& req, std::string_view rel, reply& out) {
   const status_text& s = lookup_status(301);
   start_head(out, 301);
@@ -150,7 +131,7 @@ void handler::redirect_to_directory(const http::request& req, std::string_view r
   // not become "//host/../dir/", which a browser reads as another host.
   // `rel` has no empty segment, so the result starts with exactly one '/'.
   out.head.append("Location: /");
-  append_path_encoded(out.head, rel);
+  append_percent_encoded(out.head, rel, path_marks);
   out.head.push_back('/');
   if (!req.query.empty()) {
     out.head.push_back('?');

@@ -28,25 +28,20 @@ import pytest
 import docroot
 import httpraw
 
+_TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 # The ready line's reader, shared with the other suites and the harness.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "loadtest"))
+sys.path.insert(0, os.path.join(_TESTS, "..", "loadtest"))
 from zcload import launch  # noqa: E402
+# What this suite shares with tests/measurement.
+sys.path.insert(0, _TESTS)
+import zcsuite  # noqa: E402
+from zcsuite import pytest_runtest_makereport  # noqa: E402,F401  (pytest finds it by name)
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
 
 def pytest_addoption(parser):
-    options = [
-        ("--zcserve", dict(default=os.environ.get("ZCSERVE"), metavar="PATH",
-                           help="the zcserve binary under test (default: $ZCSERVE)")),
-        ("--engine", dict(default="epoll", help="io.engine under test (default: epoll)")),
-        ("--sender", dict(default="sendfile", help="io.sender under test (default: sendfile)")),
-    ]
-    for name, kw in options:
-        try:
-            parser.addoption(name, action="store", **kw)
-        except ValueError:
-            pass  # tests/cli/conftest.py adds --zcserve too when both run in one session
+    zcsuite.add_options(parser)
     parser.addoption("--server-set", action="append", default=[], metavar="KEY=VALUE",
                      help="a setting every server of the session gets (e.g. "
                           "io.uring.sqpoll=true); a test's own settings win")
@@ -289,29 +284,12 @@ class Server:
 
 def _register(request, srv):
     srv.resume()
-    servers = getattr(request.node, "_zc_servers", None)
-    if servers is None:
-        servers = request.node._zc_servers = []
-    if srv not in servers:
-        servers.append(srv)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for srv in getattr(item, "_zc_servers", []):
-            rep.sections.append((f"zcserve output: {srv.describe()}", srv.log_tail()))
+    zcsuite.attach(request.node, srv)
 
 
 @pytest.fixture(scope="session")
 def opts(pytestconfig):
-    binary = pytestconfig.getoption("--zcserve")
-    if not binary:
-        raise pytest.UsageError("no binary to test: pass --zcserve PATH or set ZCSERVE")
-    if not os.access(binary, os.X_OK):
-        raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
+    binary = zcsuite.binary(pytestconfig)
     engine = pytestconfig.getoption("--engine")
     sender = pytestconfig.getoption("--sender")
     # A pair this kernel cannot do is skipped with the server's own reason,
@@ -322,7 +300,7 @@ def opts(pytestconfig):
         if line.startswith(f"- engine={engine} sender={sender} ") or \
                 line.startswith(f"- engine={engine} sender=* "):
             pytest.skip(f"{engine}/{sender} is not usable here: {line[2:]}")
-    return {"binary": os.path.abspath(binary), "engine": engine, "sender": sender}
+    return {"binary": binary, "engine": engine, "sender": sender}
 
 
 @pytest.fixture(scope="session")

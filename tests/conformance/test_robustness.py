@@ -182,6 +182,19 @@ def _abandon(port, rounds, errors):
         errors.append(e)
 
 
+def _abandon_from_four_clients(port, rounds=150):
+    """_abandon() from four clients at once, `rounds` connections each; a
+    client that failed before it could abandon its connection fails the
+    test (it proves nothing about the server)."""
+    errors = []
+    threads = [threading.Thread(target=_abandon, args=(port, rounds, errors)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, f"a client failed before it could abandon its connection: {errors[0]!r}"
+
+
 def test_abandoned_connections_are_all_released(request, tree, opts):
     """Clients that reset or close at every point of a reply (right after the
     request, before the head is read, mid-body, mid-pipeline), several at a
@@ -200,13 +213,7 @@ def test_abandoned_connections_are_all_released(request, tree, opts):
         pytest.skip("cannot read the server's /proc/PID/fd")
     time.sleep(0.3)  # connections of earlier tests in this module may still be closing
     before = server_sockets(pid)
-    errors = []
-    threads = [threading.Thread(target=_abandon, args=(server.port, 150, errors)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, f"a client failed before it could abandon its connection: {errors[0]!r}"
+    _abandon_from_four_clients(server.port)
     after = sockets_settle(pid, before)
     assert after <= before, (f"the server still holds {after - before} more socket(s) than before "
                              f"600 abandoned connections ({before} -> {after})")
@@ -219,13 +226,7 @@ def _abandoned_connections_free_their_slots(start_server, tree):
     # room for the ones the server is still closing.
     slots = 32
     srv = start_server(settings={"server.max_connections": slots})
-    errors = []
-    threads = [threading.Thread(target=_abandon, args=(srv.port, 150, errors)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, f"a client failed before it could abandon its connection: {errors[0]!r}"
+    _abandon_from_four_clients(srv.port)
     assert slots_free(srv, slots), (f"600 abandoned connections left fewer than {slots} "
                                     f"connection slots free 10 s later")
     assert_serving(srv, tree)

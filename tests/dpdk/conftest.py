@@ -81,28 +81,35 @@ def make_root(tmp_path):
 
 
 @pytest.fixture
-def engine_pair(request):
-    """A namespace pair for this test, and a way to start engines in it."""
+def pair():
+    """A namespace pair for this test (loadtest/zcload/netns.py), deleted
+    after it; skipped with the reason where namespaces cannot be made."""
     why = netns.unavailable()
     if why:
         pytest.skip(why)
+    with netns.Pair(f"zd{os.getpid() % 100000}") as p:
+        yield p
+
+
+@pytest.fixture
+def engine_pair(request, pair):
+    """The namespace pair, and a way to start engines in it."""
     zcserve = request.config.getoption("--zcserve")
-    with netns.Pair(f"zd{os.getpid() % 100000}") as pair:
-        started = []
+    started = []
 
-        def start(root, sender, settings=()):
-            e = Engine(zcserve, pair, root, sender, settings)
-            started.append(e)
-            return e
+    def start(root, sender, settings=()):
+        e = Engine(zcserve, pair, root, sender, settings)
+        started.append(e)
+        return e
 
-        try:
-            yield pair, start
-        finally:
-            for e in started:
-                with contextlib.suppress(Exception):
-                    if e.proc.poll() is None:
-                        e.proc.kill()
-                        e.proc.wait()
+    try:
+        yield pair, start
+    finally:
+        for e in started:
+            with contextlib.suppress(Exception):
+                if e.proc.poll() is None:
+                    e.proc.kill()
+                    e.proc.wait()
 
 
 @pytest.fixture(params=SENDERS)

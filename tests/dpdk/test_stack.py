@@ -19,33 +19,30 @@ REPLY_BODY = b"stack\n"
 
 
 @pytest.fixture
-def smoke(request):
-    why = netns.unavailable()
-    if why:
-        pytest.skip(why)
+def smoke(request, pair):
+    """stack_smoke serving in the server namespace of the shared pair."""
     binary = request.config.getoption("--stack-smoke")
-    with netns.Pair(f"zc{os.getpid() % 100000}") as pair:
-        vdev = f"net_af_xdp0,iface={pair.server_if},busy_budget=0"
-        proc = subprocess.Popen(
-            pair.in_server(binary, "--vdev", vdev, "--ip", f"{netns.SERVER_ADDR}/{netns.PREFIX}",
-                           "--seconds", "60"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = proc.stdout.readline()
-        if line.strip() != "stack_smoke-ready":
-            proc.kill()
-            err = proc.stderr.read()
-            code = proc.wait()
-            if "did not probe" in err:
-                # The PMD could not open an AF_XDP socket on the veth: the
-                # kernel or the sandbox withholds XDP here.
-                pytest.skip("net_af_xdp is unavailable here: " + err.strip().splitlines()[-1])
-            pytest.fail(f"stack_smoke did not start (exit {code}):\n{err[-2000:]}")
-        try:
-            yield pair
-        finally:
-            proc.terminate()
-            out, err = proc.communicate(timeout=10)
-            assert proc.returncode == 0, f"stack_smoke exit {proc.returncode}:\n{err[-2000:]}"
+    vdev = f"net_af_xdp0,iface={pair.server_if},busy_budget=0"
+    proc = subprocess.Popen(
+        pair.in_server(binary, "--vdev", vdev, "--ip", f"{netns.SERVER_ADDR}/{netns.PREFIX}",
+                       "--seconds", "60"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if line.strip() != "stack_smoke-ready":
+        proc.kill()
+        err = proc.stderr.read()
+        code = proc.wait()
+        if "did not probe" in err:
+            # The PMD could not open an AF_XDP socket on the veth: the
+            # kernel or the sandbox withholds XDP here.
+            pytest.skip("net_af_xdp is unavailable here: " + err.strip().splitlines()[-1])
+        pytest.fail(f"stack_smoke did not start (exit {code}):\n{err[-2000:]}")
+    try:
+        yield pair
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, f"stack_smoke exit {proc.returncode}:\n{err[-2000:]}"
 
 
 def test_curl_through_the_veth(smoke):

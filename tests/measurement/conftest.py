@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,22 +27,17 @@ import pytest
 
 from server import Server, StartError
 
+# What this suite shares with tests/conformance.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import zcsuite  # noqa: E402
+from zcsuite import pytest_runtest_makereport  # noqa: E402,F401  (pytest finds it by name)
+
 ONCE_SENDER = "sendfile"
 KiB = 1024
 
 
 def pytest_addoption(parser):
-    options = [
-        ("--zcserve", dict(default=os.environ.get("ZCSERVE"), metavar="PATH",
-                           help="the zcserve binary under test (default: $ZCSERVE)")),
-        ("--engine", dict(default="epoll", help="io.engine under test (default: epoll)")),
-        ("--sender", dict(default="sendfile", help="io.sender under test (default: sendfile)")),
-    ]
-    for name, kw in options:
-        try:
-            parser.addoption(name, action="store", **kw)
-        except ValueError:
-            pass  # another suite's conftest added it in the same session
+    zcsuite.add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -77,23 +73,9 @@ def pytest_report_header(config):
             f"sender={config.getoption('--sender')}")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for srv in getattr(item, "_zc_servers", []):
-            rep.sections.append((f"zcserve output: {srv.describe()}", srv.log_tail()))
-
-
 @pytest.fixture(scope="session")
 def opts(pytestconfig):
-    binary = pytestconfig.getoption("--zcserve")
-    if not binary:
-        raise pytest.UsageError("no binary to test: pass --zcserve PATH or set ZCSERVE")
-    if not os.access(binary, os.X_OK):
-        raise pytest.UsageError(f"--zcserve {binary}: not an executable file")
-    return {"binary": os.path.abspath(binary),
+    return {"binary": zcsuite.binary(pytestconfig),
             "engine": pytestconfig.getoption("--engine"),
             "sender": pytestconfig.getoption("--sender")}
 
@@ -137,10 +119,7 @@ def start_server(request, opts, docroot):
                      workers=workers, prefix=prefix,
                      extra_args=[a for kv in settings for a in ("--set", kv)])
         started.append(srv)
-        servers = getattr(request.node, "_zc_servers", None)
-        if servers is None:
-            servers = request.node._zc_servers = []
-        servers.append(srv)
+        zcsuite.attach(request.node, srv)
         try:
             return srv.start()
         except StartError as e:

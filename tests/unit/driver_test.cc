@@ -278,6 +278,42 @@ class Driver : public ::testing::TestWithParam<sender_kind> {
     return c;
   }
 
+  // A connection accepted at 1000 that sent `request`, driven at `now`.
+  // nullptr, and the test fails, when the driver refused it.
+  test_conn* open_and_send(client& cl, std::string_view request, std::int64_t now) {
+    test_conn* c = open(cl, 1000);
+    if (c == nullptr) {
+      ADD_FAILURE() << "the driver refused the connection";
+      return nullptr;
+    }
+    cl.send(request);
+    drive(*c, now);
+    return c;
+  }
+  // One whose reply to GET /big.bin (with `extra` fields) filled the
+  // socket at 1000: the driver waits for writability. nullptr, and the
+  // test fails, if it does not.
+  test_conn* stalled_on_big_reply(client& cl, std::string_view extra = "") {
+    test_conn* c = open_and_send(cl, get("/big.bin", extra), 1000);
+    if (c != nullptr && c->wait != waiting::writable) {
+      ADD_FAILURE() << "the reply did not fill the socket: the test proves nothing";
+      return nullptr;
+    }
+    return c;
+  }
+
+  // `c` is still open a millisecond before `deadline`; at it, it is closed,
+  // its socket released, and no connection is left.
+  ::testing::AssertionResult closes_exactly_at(const test_conn& c, std::int64_t deadline) {
+    driver_->expire(deadline - 1);
+    if (c.released) return ::testing::AssertionFailure() << "closed before " << deadline;
+    driver_->expire(deadline);
+    if (!c.released) return ::testing::AssertionFailure() << "still open at " << deadline;
+    if (driver_->live() != 0)
+      return ::testing::AssertionFailure() << driver_->live() << " connection(s) left";
+    return ::testing::AssertionSuccess();
+  }
+
   // One readiness report: what the driver asks for is recorded afresh.
   void drive(test_conn& c, std::int64_t now) {
     c.wait = waiting::none;
@@ -364,11 +400,7 @@ TEST_P(Driver, AWholeGetIsAnsweredThenTheConnectionIdles) {
   EXPECT_TRUE(cl.received().empty()) << "bytes beyond the two replies";
 
   // The idle deadline is exact, and closing there releases the socket.
-  driver_->expire(5000 + idle_ms() - 1);
-  EXPECT_FALSE(c->released);
-  driver_->expire(5000 + idle_ms());
-  EXPECT_TRUE(c->released);
-  EXPECT_EQ(driver_->live(), 0u);
+  EXPECT_TRUE(closes_exactly_at(*c, 5000 + idle_ms()));
   EXPECT_TRUE(cl.at_eof());
 }
 
@@ -389,11 +421,7 @@ TEST_P(Driver, AHeadTrickledInKeepsTheDeadlineOfItsFirstByte) {
     expect_on(*c, conn_timers::header, deadline);
   }
   ASSERT_LT(now, deadline) << "the head must be trickled within the deadline";
-  driver_->expire(deadline - 1);
-  EXPECT_FALSE(c->released);
-  driver_->expire(deadline);
-  EXPECT_TRUE(c->released);
-  EXPECT_EQ(driver_->live(), 0u);
+  EXPECT_TRUE(closes_exactly_at(*c, deadline));
   EXPECT_TRUE(cl.at_eof());
   EXPECT_TRUE(cl.received().empty()) << "no reply to a head that never ended";
 }
@@ -402,10 +430,8 @@ TEST_P(Driver, AHeadTrickledInKeepsTheDeadlineOfItsFirstByte) {
 // starts at its first byte, and holds from there.
 TEST_P(Driver, TheNextHeadGetsItsOwnDeadlineFromItsFirstByte) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, get("/small.txt"), 1000);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/small.txt"));
-  drive(*c, 1000);
   EXPECT_EQ(cl.next_reply().status, 200);
   expect_on(*c, conn_timers::idle, 1000 + idle_ms());
 
@@ -427,10 +453,8 @@ TEST_P(Driver, TheNextHeadGetsItsOwnDeadlineFromItsFirstByte) {
 // third one waits on its header deadline.
 TEST_P(Driver, PipelinedRequestsAreAnsweredInOrder) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, get("/small.txt") + get("/other.txt") + "GET /sm", 2000);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/small.txt") + get("/other.txt") + "GET /sm");
-  drive(*c, 2000);
   const auto r1 = cl.next_reply();
   const auto r2 = cl.next_reply();
   EXPECT_EQ(r1.status, 200);
@@ -453,11 +477,8 @@ TEST_P(Driver, PipelinedRequestsAreAnsweredInOrder) {
 // exactly the next byte.
 TEST_P(Driver, ALargeReplyWaitsForTheSocketAndResumesAtTheNextByte) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = stalled_on_big_reply(cl);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/big.bin"));
-  drive(*c, 1000);
-  ASSERT_EQ(c->wait, waiting::writable);
   expect_on(*c, conn_timers::send, 1000 + send_ms());
 
   // A report while the socket is still known full changes nothing: no
@@ -493,26 +514,17 @@ TEST_P(Driver, ALargeReplyWaitsForTheSocketAndResumesAtTheNextByte) {
 // 4b. A client that stops reading is cut at the send deadline.
 TEST_P(Driver, AReplyThatMakesNoProgressClosesAtTheSendDeadline) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = stalled_on_big_reply(cl);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/big.bin"));
-  drive(*c, 1000);
-  ASSERT_EQ(c->wait, waiting::writable);
-  driver_->expire(1000 + send_ms() - 1);
-  EXPECT_FALSE(c->released);
-  driver_->expire(1000 + send_ms());
-  EXPECT_TRUE(c->released);
-  EXPECT_EQ(driver_->live(), 0u);
+  EXPECT_TRUE(closes_exactly_at(*c, 1000 + send_ms()));
 }
 
 // 5. Connection: close on a request read in full: the reply, then the
 // socket goes at once (nothing unread, so no reset can hurt the reply).
 TEST_P(Driver, ConnectionCloseEndsTheConnectionAfterTheReply) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, get("/small.txt", "Connection: close\r\n"), 1000);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/small.txt", "Connection: close\r\n"));
-  drive(*c, 1000);
   EXPECT_TRUE(c->released);
   EXPECT_FALSE(c->linger_started);
   EXPECT_EQ(driver_->live(), 0u);
@@ -527,11 +539,8 @@ TEST_P(Driver, ConnectionCloseEndsTheConnectionAfterTheReply) {
 // close lingers: FIN after the whole reply, on the linger deadline.
 TEST_P(Driver, ACloseWithInputBehindTheReplyLingers) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = stalled_on_big_reply(cl, "Connection: close\r\n");
   ASSERT_NE(c, nullptr);
-  cl.send(get("/big.bin", "Connection: close\r\n"));
-  drive(*c, 1000);
-  ASSERT_EQ(c->wait, waiting::writable);
   cl.send(get("/small.txt"));
   std::int64_t now = 1000;
   pump(cl, *c, now);
@@ -552,10 +561,8 @@ TEST_P(Driver, ACloseWithInputBehindTheReplyLingers) {
 // reply, then what the peer still sends is dropped until its EOF.
 TEST_P(Driver, AnErrorReplyLingersUntilThePeerCloses) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, get("/small.txt", "NoColonHere\r\n"), 3000);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/small.txt", "NoColonHere\r\n"));
-  drive(*c, 3000);
   EXPECT_TRUE(c->linger_started);
   EXPECT_TRUE(c->lingering);
   EXPECT_FALSE(c->released);
@@ -577,25 +584,17 @@ TEST_P(Driver, AnErrorReplyLingersUntilThePeerCloses) {
 // 5c. ... or until the linger deadline.
 TEST_P(Driver, ALingerEndsAtItsDeadline) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, get("/small.txt", "NoColonHere\r\n"), 3000);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/small.txt", "NoColonHere\r\n"));
-  drive(*c, 3000);
   ASSERT_TRUE(c->lingering);
-  driver_->expire(3000 + conn_timers::linger_ms - 1);
-  EXPECT_FALSE(c->released);
-  driver_->expire(3000 + conn_timers::linger_ms);
-  EXPECT_TRUE(c->released);
-  EXPECT_EQ(driver_->live(), 0u);
+  EXPECT_TRUE(closes_exactly_at(*c, 3000 + conn_timers::linger_ms));
 }
 
 // 6. The peer's EOF in the middle of a head: no reply, the socket goes.
 TEST_P(Driver, PeerEofMidRequestCloses) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = open_and_send(cl, "GET /small.txt HTTP/1.1\r\nHo", 1100);
   ASSERT_NE(c, nullptr);
-  cl.send("GET /small.txt HTTP/1.1\r\nHo");
-  drive(*c, 1100);
   EXPECT_EQ(c->wait, waiting::readable);
   cl.shut_write();
   drive(*c, 1200);
@@ -706,11 +705,8 @@ TEST_P(Driver, ADrainClosesIdleConnectionsAndFinishesRepliesInFlight) {
 // the close after the drain's last reply must linger instead.
 TEST_P(Driver, ADrainWithInputPipelinedBehindTheLastReplyLosesNoByte) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = stalled_on_big_reply(cl);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/big.bin"));
-  drive(*c, 1000);
-  ASSERT_EQ(c->wait, waiting::writable);
   cl.send(get("/small.txt"));  // unread by the server: a reply is in flight
 
   driver_->begin_drain(2000);
@@ -738,11 +734,8 @@ TEST_P(Driver, ADrainWithInputPipelinedBehindTheLastReplyLosesNoByte) {
 // byte that is not the file's.
 TEST_P(Driver, AFileThatShrinksMidReplyClosesWithoutWrongBytes) {
   client cl;
-  test_conn* c = open(cl, 1000);
+  test_conn* c = stalled_on_big_reply(cl);
   ASSERT_NE(c, nullptr);
-  cl.send(get("/big.bin"));
-  drive(*c, 1000);
-  ASSERT_EQ(c->wait, waiting::writable);
   const std::size_t keep = big_.size() / 2;
   ASSERT_EQ(::truncate((dir_ + "/big.bin").c_str(), static_cast<off_t>(keep)), 0);
 

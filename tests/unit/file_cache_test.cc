@@ -227,5 +227,38 @@ TEST_F(FileCache, WithoutAPolicyTheBuiltInTypesAndNoCacheControl) {
   EXPECT_EQ(r.file->cache_control, "");
 }
 
+// What an engine keeps for an entry goes when the entry dies, not when the
+// cache lets go of it: a reply still holding a replaced entry keeps it (and
+// the engine's slot) alive, and the keeper hears of it once, with its word.
+TEST_F(FileCache, AnEngineNoteIsToldOnceWhenTheLastHolderLetsGo) {
+  struct keeper final : entry_keeper {
+    std::vector<std::int64_t> gone;
+    void entry_gone(std::int64_t word) noexcept override { gone.push_back(word); }
+  } k;
+  file_cache cache(root_, 1, 1000);
+  lookup_result held = cache.lookup(name(0), 0);
+  ASSERT_EQ(held.status, 0);
+  held.file->note = {&k, 42};
+  // The file changes: revalidated, the cache replaces the entry the reply holds.
+  std::ofstream(dir_ / name(0)) << "a different, longer content\n";
+  lookup_result fresh = cache.lookup(name(0), 5000);
+  ASSERT_EQ(fresh.status, 0);
+  ASSERT_NE(fresh.file.get(), held.file.get());
+  EXPECT_TRUE(k.gone.empty()) << "told while a reply still holds the entry";
+  held.file.reset();
+  EXPECT_EQ(k.gone, std::vector<std::int64_t>{42});
+
+  // An entry only the cache holds is told when the cache closes it.
+  fresh.file->note = {&k, 7};
+  fresh.file.reset();
+  EXPECT_EQ(k.gone.size(), 1u) << "told while the cache still holds the entry";
+  ASSERT_EQ(cache.lookup(name(1), 5000).status, 0);  // the idle entry of name(0) goes
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(k.gone, (std::vector<std::int64_t>{42, 7}));
+  // An entry without a note tells nobody.
+  ASSERT_EQ(cache.lookup(name(2), 5000).status, 0);
+  EXPECT_EQ(k.gone.size(), 2u);
+}
+
 }  // namespace
 }  // namespace zc
