@@ -68,7 +68,8 @@ TEST(Range, MalformedOrForeignRangesAreIgnored) {
   EXPECT_EQ(parse_range("bytes=0-1,5-6", 1000).k, kind::none);
   EXPECT_EQ(parse_range("bytes=-", 1000).k, kind::none);
   EXPECT_EQ(parse_range("bytes=+1-2", 1000).k, kind::none);
-  EXPECT_EQ(parse_range("bytes=99999999999999999999-", 1000).k, kind::none);
+  // a number past 2^64 is still a number (ranges_test.cc): past the file
+  EXPECT_EQ(parse_range("bytes=99999999999999999999-", 1000).k, kind::unsatisfiable);
 }
 
 TEST(Range, UnitIsCaseInsensitiveAndWhitespaceTolerated) {
