@@ -1,16 +1,21 @@
 #pragma once
 
-// How a reply's bytes reach a socket, for the engines that learn readiness
-// (blocking, epoll, asio). The engine calls send() when the socket can take
-// bytes; the sender pushes as much as the socket takes, records progress in
-// the reply, and says whether it finished, must wait, or failed. Engines
-// never know which sender runs, as nginx's send_chain callers do not.
+// How a reply's bytes reach the peer. A sender, one class per io.sender
+// name (backends/senders/<name>.cc), says what a reply's body needs as a
+// few steps (backends/senders/steps.hh), computed from the reply's
+// progress; each engine family carries the steps out in its own way: the
+// readiness engines (blocking, epoll, asio) with system calls through
+// send() below, io_uring as linked operations, dpdk as writes into its
+// stack. Engines never know which sender runs, as nginx's send_chain
+// callers do not.
 
 #include <cerrno>
+#include <cstddef>
 #include <memory>
 #include <string_view>
 
 #include "backends/senders/kinds.hh"
+#include "backends/senders/steps.hh"
 #include "server/core/reply.hh"
 
 namespace zc {
@@ -34,6 +39,7 @@ struct send_result {
 
 class sender {
  public:
+  explicit sender(std::size_t chunk) noexcept : chunk_(chunk) {}
   virtual ~sender() = default;
 
   // Which sender this is (kinds.def): its class is the kind's name with
@@ -42,13 +48,24 @@ class sender {
   // The config value that selects it.
   std::string_view name() const noexcept { return sender_name(kind()); }
 
-  // The current part of the reply (for an ordinary reply, the reply): its
-  // head and its body.
-  virtual send_result send(int sock, reply& r) = 0;
+  // The next steps of the current part of `r` (for an ordinary reply, the
+  // reply), from its progress: empty once the part is out. Not const: a
+  // sender may lend the reply a resource for them (splice's pipe).
+  virtual plan next(reply& r) = 0;
 
-  // The whole reply, what engines call: part after part, each sent by
-  // send() as if it were a reply of its own (a multipart/byteranges body is
-  // a sequence of heads and file ranges; see server/core/multipart.hh).
+  // The connection is done with the reply's scratch (reply finished or
+  // connection closing): give back pooled resources.
+  virtual void release(send_scratch& /*s*/) noexcept {}
+
+  // The readiness executor (backends/senders/readiness.cc): carries next()
+  // out on a non-blocking (or time-sliced) socket, one counted system call
+  // a step, as long as the socket takes bytes.
+  send_result send(int sock, reply& r);
+
+  // The whole reply, what readiness engines call: part after part, each
+  // sent by send() as if it were a reply of its own (a
+  // multipart/byteranges body is a sequence of heads and file ranges; see
+  // server/core/multipart.hh).
   send_result send_reply(int sock, reply& r) {
     for (;;) {
       const send_result res = send(sock, r);
@@ -56,26 +73,45 @@ class sender {
     }
   }
 
-  // The connection is done with the reply's scratch (reply finished or
-  // connection closing): give back pooled resources.
-  virtual void release(send_scratch& /*s*/) noexcept {}
-
  protected:
-  // Outcome of a failed call on the socket: EAGAIN waits, anything else fails.
-  static send_result from_errno(std::string_view op) noexcept {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {send_status::again, 0, {}};
-    return {send_status::failed, errno, op};
-  }
-  static send_result file_ended(std::string_view op) noexcept {
-    return {send_status::failed, 0, op};
-  }
-  static constexpr send_result done() noexcept { return {send_status::done, 0, {}}; }
-
-  // The head and an in-memory body (an error page), one writev per call.
-  static send_result write_head_and_memory(int sock, reply& r) noexcept;
-  // The head alone with MSG_MORE: the kernel holds it back to share a
-  // segment with the body that a zero-copy call sends next.
-  static send_result send_head_more(int sock, reply& r) noexcept;
+  std::size_t chunk_;  // io.chunk_bytes
 };
+
+// What became of one step, for the executors that carry steps out one at
+// a time (readiness, dpdk).
+struct step_outcome {
+  enum went_t : std::uint8_t {
+    whole,  // the step's bytes all moved: on to the next step
+    cut,    // fewer: ask the sender again, from the reply's progress
+    stop,   // the peer cannot take more now, or the reply failed: `res` says which
+  } went;
+  send_result res{};
+};
+
+// Asks `s` for the steps of the current part of `r` and carries each out
+// with `carry_out(step, chunk)`, until the part is out (done) or a step
+// stops. A step cut short ends its plan: the sender, asked again, says
+// what is left, so the next step starts at exactly the next byte.
+template <class CarryOut>
+send_result carry_out_plans(sender& s, reply& r, CarryOut&& carry_out) {
+  for (;;) {
+    const plan p = s.next(r);
+    if (p.failed()) return {send_status::failed, p.err, p.op};
+    if (p.count == 0) return {send_status::done, 0, {}};
+    for (const step st : p) {
+      const step_outcome o = carry_out(st, p.chunk);
+      if (o.went == step_outcome::stop) return o.res;
+      if (o.went == step_outcome::cut) break;
+    }
+  }
+}
+
+// The sender `kind` names, for an engine of `family`; nullptr for a kind
+// that family does not drive (kinds.def). `shared_by_threads`: the sender
+// will be used by several threads at once (a blocking worker's connection
+// threads); every sender is stateless between calls but for splice's pipe
+// pool, which then takes a lock.
+std::unique_ptr<sender> make_sender(sender_kind kind, const config& cfg, engine_family family,
+                                    bool shared_by_threads = false);
 
 }  // namespace zc

@@ -94,9 +94,9 @@ dpdk_engine::dpdk_engine(worker_context ctx, sender_kind sender)
       cfg_(*ctx_.cfg),
       own_(cfg_.io.sections.get<dpdk_settings>()),
       files_(ctx_),
-      sender_(*this, cfg_, sender),
+      sender_(*this, make_sender(sender, cfg_, engine_family::userspace)),
       driver_(ctx_.id, cfg_, files_.http, sender_, *this) {
-  if (sender != sender_kind::read_write && sender != sender_kind::mmap)
+  if (!has(traits(sender).families, engine_family::userspace))
     throw std::runtime_error(std::string("io.sender = \"") + std::string(sender_name(sender)) +
                              "\": the dpdk engine has read_write and mmap");
   const dpdk_settings& d = own_;
@@ -389,88 +389,122 @@ send_result dpdk_engine::body_sender::send(conn& c, reply& r) {
   if (c.gone) return {send_status::failed, ECONNRESET, "tcp_write"};
   send_result res;
   for (;;) {
-    res = send_part(c, r);
+    // The sender's steps until the part is out or the stack's send buffer
+    // is full.
+    res = carry_out_plans(*sender_, r,
+                          [&](step st, std::size_t chunk) { return carry_out(st, c, r, chunk); });
     if (res.status != send_status::done || !r.next_part()) break;
   }
   e_.tcp_->output(c.id);  // push what was queued now, not at the next ACK
   return res;
 }
 
-send_result dpdk_engine::body_sender::send_part(conn& c, reply& r) {
-  if (r.body == body_kind::file && r.length > 0 && kind_ == sender_kind::mmap)
-    return send_mapped(c, r);
-  return send_staged(c, r);
+step_outcome dpdk_engine::body_sender::head(conn& c, reply& r, bool more) {
+  const std::size_t n =
+      e_.tcp_->write(c.id, {r.head.data() + r.head_sent, r.head.size() - r.head_sent}, true, more);
+  if (n == 0) return {step_outcome::stop, {send_status::again, 0, {}}};
+  r.head_sent += n;
+  return {r.head_done() ? step_outcome::whole : step_outcome::cut};
+}
+
+step_outcome dpdk_engine::body_sender::carry_out(step st, conn& c, reply& r, std::size_t chunk) {
+  dpdk::tcp& t = *e_.tcp_;
+  send_scratch& s = r.scratch;
+  const bool has_body = r.length > 0 && r.body != body_kind::none;
+  // No default: a step added to the vocabulary is decided here (-Wswitch).
+  switch (st) {
+    case step::stage:
+      switch (senders::stage_file(r, chunk)) {
+        case senders::stage_status::failed:
+          return {step_outcome::stop, {send_status::failed, errno, "pread"}};
+        case senders::stage_status::file_ended:
+          return {step_outcome::stop, {send_status::failed, 0, "pread"}};
+        case senders::stage_status::staged:
+        case senders::stage_status::nothing_left:
+          break;
+      }
+      return {step_outcome::whole};
+    case step::head:
+      return head(c, r, has_body);
+    case step::head_more:
+      return head(c, r, true);
+    case step::head_memory:
+      // The stack takes one buffer per write: gathering saves nothing.
+      if (!r.head_done()) {
+        if (const step_outcome o = head(c, r, has_body); o.went != step_outcome::whole) return o;
+      }
+      if (r.body != body_kind::memory) return {step_outcome::whole};
+      [[fallthrough]];
+    case step::memory: {
+      if (r.body_sent == r.length) return {step_outcome::whole};
+      const std::size_t n =
+          t.write(c.id, {r.memory.data() + r.body_sent, r.length - r.body_sent}, true, false);
+      if (n == 0) return {step_outcome::stop, {send_status::again, 0, {}}};
+      r.body_sent += n;
+      return {r.body_sent == r.length ? step_outcome::whole : step_outcome::cut};
+    }
+    case step::head_staged:
+      if (!r.head_done()) {
+        if (const step_outcome o = head(c, r, has_body); o.went != step_outcome::whole) return o;
+      }
+      [[fallthrough]];
+    case step::staged: {
+      const std::size_t n = t.write(c.id, {s.buf.get() + s.buf_off, s.buf_len - s.buf_off}, true,
+                                    r.body_sent + (s.buf_len - s.buf_off) < r.length);
+      if (n == 0) return {step_outcome::stop, {send_status::again, 0, {}}};
+      senders::note_body_copied(n);  // into lwIP's segments
+      s.buf_off += n;
+      r.body_sent += n;
+      return {s.buf_off == s.buf_len ? step_outcome::whole : step_outcome::cut};
+    }
+    case step::head_mapped:
+      return by_reference(c, r, chunk);
+    case step::mapped_zc:
+    case step::sendfile:
+    case step::fill_pipe:
+    case step::drain_pipe:
+      // They move pages into a kernel socket; kinds.def gives them no
+      // userspace engine.
+      break;
+  }
+  return {step_outcome::stop, {send_status::failed, EOPNOTSUPP, step_name(st)}};
 }
 
 // The head, then the body by reference into the file cache's mapping.
 // The cache's entry was checked against the file when it was (re)opened;
 // if the file shrinks afterwards, the copy into a transmit buffer finds
-// the page gone and the connection is reset (abort_referencing), so no
-// byte that is not the file's is ever sent.
-send_result dpdk_engine::body_sender::send_mapped(conn& c, reply& r) {
+// the page gone and the connection is reset (recover_from_lost_pages), so
+// no byte that is not the file's is ever sent.
+step_outcome dpdk_engine::body_sender::by_reference(conn& c, reply& r, std::size_t chunk) {
   dpdk::tcp& t = *e_.tcp_;
   const char* base = r.file->mapping();
-  if (base == nullptr) return {send_status::failed, errno, "mmap"};
+  if (base == nullptr) return {step_outcome::stop, {send_status::failed, errno, "mmap"}};
   while (!r.head_done()) {
-    const std::size_t n =
-        t.write(c.id, {r.head.data() + r.head_sent, r.head.size() - r.head_sent}, true, true);
-    if (n == 0) return {send_status::again, 0, {}};
-    r.head_sent += n;
+    if (const step_outcome o = head(c, r, true); o.went == step_outcome::stop) return o;
   }
   // Held (and guarded) before the stack has a reference; a full guard
   // table makes this reply a copying one.
-  if (!e_.hold(c.id, r.file)) return send_staged(c, r);
+  if (!e_.hold(c.id, r.file)) return copy_range(c, r, chunk);
   while (r.body_sent < r.length) {
     const std::uint64_t left = r.length - r.body_sent;
     const std::size_t n = t.write(
         c.id, {base + r.offset + r.body_sent, static_cast<std::size_t>(left)}, false, false);
-    if (n == 0) return {send_status::again, 0, {}};
+    if (n == 0) return {step_outcome::stop, {send_status::again, 0, {}}};
     r.body_sent += n;
     e_.hold(c.id, r.file);  // the same entry: extends it
   }
-  return {send_status::done, 0, {}};
+  return {step_outcome::whole};
 }
 
-send_result dpdk_engine::body_sender::send_staged(conn& c, reply& r) {
-  dpdk::tcp& t = *e_.tcp_;
-  const bool has_body = r.length > 0 && r.body != body_kind::none;
-  if (r.body == body_kind::file && r.head_sent == 0) {
-    // Read before the head goes, as read_write does everywhere: a file
-    // that cannot be read is found before anything was sent.
-    const senders::stage_status st = senders::stage_file(r, cfg_.io.chunk_bytes);
-    if (st == senders::stage_status::failed) return {send_status::failed, errno, "pread"};
-    if (st == senders::stage_status::file_ended) return {send_status::failed, 0, "pread"};
-  }
-  while (!r.head_done()) {
-    const std::size_t n =
-        t.write(c.id, {r.head.data() + r.head_sent, r.head.size() - r.head_sent}, true, has_body);
-    if (n == 0) return {send_status::again, 0, {}};
-    r.head_sent += n;
-  }
-  if (r.body == body_kind::memory) {
-    while (r.body_sent < r.length) {
-      const std::size_t n =
-          t.write(c.id, {r.memory.data() + r.body_sent, r.length - r.body_sent}, true, false);
-      if (n == 0) return {send_status::again, 0, {}};
-      r.body_sent += n;
-    }
-    return {send_status::done, 0, {}};
-  }
-  send_scratch& s = r.scratch;
+// The rest of the range through the staging buffer: read_write's steps.
+step_outcome dpdk_engine::body_sender::copy_range(conn& c, reply& r, std::size_t chunk) {
   while (r.body_sent < r.length) {
-    const senders::stage_status st = senders::stage_file(r, cfg_.io.chunk_bytes);
-    if (st == senders::stage_status::failed) return {send_status::failed, errno, "pread"};
-    if (st == senders::stage_status::file_ended) return {send_status::failed, 0, "pread"};
-    const std::size_t n = t.write(c.id, {s.buf.get() + s.buf_off, s.buf_len - s.buf_off}, true,
-                                  r.body_sent + (s.buf_len - s.buf_off) < r.length);
-    if (n == 0) return {send_status::again, 0, {}};
-    senders::note_body_copied(n);  // into lwIP's segments
-    s.buf_off += n;
-    r.body_sent += n;
+    if (const step_outcome o = carry_out(step::stage, c, r, chunk); o.went == step_outcome::stop)
+      return o;
+    if (const step_outcome o = carry_out(step::staged, c, r, chunk); o.went == step_outcome::stop)
+      return o;
   }
-  return {send_status::done, 0, {}};
+  return {step_outcome::whole};
 }
-
-void dpdk_engine::body_sender::release(send_scratch&) noexcept {}
 
 }  // namespace zc

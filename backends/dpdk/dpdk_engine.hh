@@ -20,6 +20,7 @@
 #include "backends/driver.hh"
 #include "backends/engine.hh"
 #include "backends/registry.hh"
+#include "backends/sender.hh"
 #include "backends/senders/kinds.hh"
 #include "backends/worker.hh"
 
@@ -37,27 +38,26 @@ class dpdk_engine final : public engine {
   void stop() noexcept override;
 
   struct conn;
-  // The senders on this engine. Heads and in-memory bodies are copied into
-  // the stack. A file range:
-  // - read_write: read into the connection's staging buffer (pread: the
-  //   kernel's copy), then copied into the stack's buffers;
-  // - mmap: handed to the stack by reference, as bytes of the file cache's
-  //   mapping; the entry is held until the peer has acknowledged them
-  //   (hold/let_go), and the only copy is the one into a transmit buffer.
+  // The executor of the senders' steps (backends/senders/steps.hh) on this
+  // engine: writes into the stack. Heads, in-memory bodies and staged
+  // bytes are copied into it (for read_write, the staging read is pread:
+  // the kernel's copy, then the copy into the stack's buffers); mapped
+  // bytes (mmap) are handed to it by reference, as bytes of the file
+  // cache's mapping, the entry held until the peer has acknowledged them
+  // (hold/let_go), so that the only copy is the one into a transmit buffer.
   class body_sender {
    public:
-    body_sender(dpdk_engine& e, const config& cfg, sender_kind kind)
-        : e_(e), cfg_(cfg), kind_(kind) {}
+    body_sender(dpdk_engine& e, std::unique_ptr<sender> s) : e_(e), sender_(std::move(s)) {}
     send_result send(conn& c, reply& r);
-    void release(send_scratch& s) noexcept;
+    void release(send_scratch& s) noexcept { sender_->release(s); }
 
    private:
-    send_result send_part(conn& c, reply& r);
-    send_result send_staged(conn& c, reply& r);
-    send_result send_mapped(conn& c, reply& r);
+    step_outcome carry_out(step st, conn& c, reply& r, std::size_t chunk);
+    step_outcome head(conn& c, reply& r, bool more);
+    step_outcome copy_range(conn& c, reply& r, std::size_t chunk);
+    step_outcome by_reference(conn& c, reply& r, std::size_t chunk);
     dpdk_engine& e_;
-    const config& cfg_;
-    sender_kind kind_;
+    std::unique_ptr<sender> sender_;
   };
 
  private:

@@ -43,10 +43,11 @@ std::vector<int> allowed_cpus() {
 
 }  // namespace
 
-io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s)
+io_uring_engine::io_uring_engine(worker_context ctx, std::unique_ptr<sender> s)
     : ctx_(std::move(ctx)),
       cfg_(*ctx_.cfg),
       sender_(std::move(s)),
+      steps_(*sender_, cfg_),
       files_(ctx_),
       driver_(ctx_.id, cfg_, files_.http, *sender_, *this) {
   const features& f = probe();
@@ -348,7 +349,7 @@ void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now
     const file_ref& f = c.proto.current().file;
     if (c.zc_hold.empty() || c.zc_hold.back().get() != f.get()) c.zc_hold.push_back(f);
   }
-  const uring::result res = sender_->complete(c.proto.current(), c.us, cqe);
+  const uring::result res = steps_.complete(c.proto.current(), c.us, cqe);
   --c.step_left;
   if (c.closing) return maybe_finalize(c);
   if (res == uring::result::failed) {
@@ -408,7 +409,7 @@ send_result io_uring_engine::send(conn& c, reply& r) {
     int err = 0;
     reserve(uring::max_step_ops);
     in_chain_ = true;
-    const int n = sender_->prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
+    const int n = steps_.prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
     in_chain_ = false;
     if (n < 0) return {send_status::failed, err, sender_->name()};
     if (n > 0) {

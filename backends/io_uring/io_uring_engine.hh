@@ -13,7 +13,7 @@
 #include "backends/driver.hh"
 #include "backends/engine.hh"
 #include "backends/io_uring/io_uring_settings.hh"
-#include "backends/io_uring/uring_sender.hh"
+#include "backends/io_uring/uring_steps.hh"
 #include "backends/registry.hh"
 #include "backends/worker.hh"
 #include "server/core/connection.hh"
@@ -26,14 +26,15 @@ namespace zc {
 // multishot receive per connection armed in the kernel, and each loop
 // iteration hands the kernel every new operation and waits for
 // completions in one io_uring_enter. Received bytes land in a ring of
-// provided buffers; replies go out through an io_uring sender's operations.
+// provided buffers; replies go out as the operations io_uring's executor
+// makes of the sender's steps (uring_steps.hh).
 // Each connection's life is the shared driver's (backends/driver.hh); this
 // engine is its completion port.
 class io_uring_engine final : public engine, private uring::sqe_source, private entry_keeper {
  public:
   static engine_info descriptor();
 
-  io_uring_engine(worker_context ctx, std::unique_ptr<uring::uring_sender> s);
+  io_uring_engine(worker_context ctx, std::unique_ptr<sender> s);
   ~io_uring_engine() override;
 
   std::string_view name() const noexcept override { return "io_uring"; }
@@ -42,7 +43,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
 
  private:
   struct conn;
-  friend class conn_driver<io_uring_engine, conn, uring::uring_sender>;
+  friend class conn_driver<io_uring_engine, conn>;
 
   // The port the driver drives connections through (backends/driver.hh).
   static constexpr bool completion = true;
@@ -94,7 +95,8 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
 
   worker_context ctx_;
   const config& cfg_;
-  std::unique_ptr<uring::uring_sender> sender_;
+  std::unique_ptr<sender> sender_;
+  uring::executor steps_;  // carries sender_'s steps out as linked operations
   worker_files files_;
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -123,7 +125,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   // pipelines requests while its replies do not leave must not take the
   // buffers every other connection receives into.
   unsigned conn_bufs_max_ = 0;
-  bool in_chain_ = false;  // a sender is preparing a linked step: get() must not submit
+  bool in_chain_ = false;  // a linked step is being prepared: get() must not submit
   // Registered (direct) descriptors, with io.uring.fixed_files: slots
   // [0, sock_slots_) take accepted connections (the kernel picks a free one),
   // the rest hold served files, registered on first use. A registered
@@ -142,7 +144,7 @@ class io_uring_engine final : public engine, private uring::sqe_source, private 
   std::uint64_t wake_value_ = 0;
   bool accept_armed_ = false;
   bool wake_armed_ = false;
-  conn_driver<io_uring_engine, conn, uring::uring_sender> driver_;
+  conn_driver<io_uring_engine, conn> driver_;
   std::vector<conn*> starved_;  // receive stopped for want of buffers
   // Of the driver's live connections: sockets closed, zero-copy
   // notifications still to come.

@@ -169,7 +169,7 @@ constexpr sender_entry senders[] = {
 };
 
 std::unique_ptr<engine> make(worker_context ctx, sender_kind sender) {
-  auto s = uring::make_sender(sender, *ctx.cfg);
+  auto s = make_sender(sender, *ctx.cfg, engine_family::completion);
   // Before the engine is made: its connection driver holds the sender.
   if (!s) throw std::runtime_error("io_uring: unknown sender " + ctx.cfg->io.sender);
   return std::make_unique<io_uring_engine>(std::move(ctx), std::move(s));

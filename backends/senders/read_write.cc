@@ -1,45 +1,29 @@
 #include "backends/senders/read_write.hh"
 
-#include "backends/senders/staging.hh"
-#include "server/sys/counted.hh"
-
 namespace zc {
 
-using senders::stage_status;
-
-send_result read_write_sender::send(int sock, reply& r) {
-  // Read before the head leaves, so that a request served with nothing
-  // written yet has its first chunk staged.
-  if (r.body == body_kind::file && r.head_sent == 0) {
-    stage_status st = senders::stage_file(r, chunk_);
-    if (st == stage_status::failed) return {send_status::failed, errno, "pread"};
-    if (st == stage_status::file_ended) return file_ended("pread");
+plan read_write_sender::steps(const reply& r, std::size_t chunk) noexcept {
+  plan p = plan::of(chunk);
+  if (r.done()) return p;
+  if (r.body != body_kind::file) {
+    if (!r.head_done()) p.then(step::head);
+    if (r.body == body_kind::memory && r.body_sent < r.length) p.then(step::memory);
+    return p;
   }
-  while (!r.head_done()) {
-    ssize_t n = sys::write(sock, r.head.data() + r.head_sent, r.head.size() - r.head_sent);
-    if (n < 0) return from_errno("write");
-    r.head_sent += static_cast<std::size_t>(n);
+  const bool staged = r.scratch.buf_off < r.scratch.buf_len;
+  const bool left = r.body_sent < r.length;
+  if (!r.head_done()) {
+    // Read before the head leaves, so that a file that cannot be read is
+    // found with nothing sent, and the head and the first chunk leave
+    // back to back.
+    if (!staged && left && r.head_sent == 0)
+      return p.then(step::stage).then(step::head).then(step::staged);
+    p.then(step::head);
+    if (staged) p.then(step::staged);
+    return p;
   }
-  if (r.body == body_kind::memory) {
-    while (r.body_sent < r.length) {
-      ssize_t n = sys::write(sock, r.memory.data() + r.body_sent, r.length - r.body_sent);
-      if (n < 0) return from_errno("write");
-      r.body_sent += static_cast<std::uint64_t>(n);
-    }
-    return done();
-  }
-  send_scratch& s = r.scratch;
-  while (r.body_sent < r.length) {
-    stage_status st = senders::stage_file(r, chunk_);
-    if (st == stage_status::failed) return {send_status::failed, errno, "pread"};
-    if (st == stage_status::file_ended) return file_ended("pread");
-    ssize_t n = sys::write(sock, s.buf.get() + s.buf_off, s.buf_len - s.buf_off);
-    if (n < 0) return from_errno("write");
-    s.buf_off += static_cast<std::size_t>(n);
-    r.body_sent += static_cast<std::uint64_t>(n);
-    senders::note_body_copied(static_cast<std::size_t>(n));
-  }
-  return done();
+  if (!staged) p.then(step::stage);
+  return p.then(step::staged);
 }
 
 }  // namespace zc

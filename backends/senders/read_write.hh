@@ -1,20 +1,18 @@
 #pragma once
 
 #include "backends/sender.hh"
-#include "server/core/config.hh"
 
 namespace zc {
 
 // The textbook path: read the file into a buffer, write the head, write the
-// body. Every body byte crosses user space twice (pread in, write out).
+// body. Every body byte crosses user space twice (read in, written out).
 class read_write_sender final : public sender {
  public:
-  explicit read_write_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
+  using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::read_write; }
-  send_result send(int sock, reply& r) override;
-
- private:
-  std::size_t chunk_;
+  plan next(reply& r) override { return steps(r, chunk_); }
+  // Also splice's path on an engine without sendfile, when no pipe is free.
+  static plan steps(const reply& r, std::size_t chunk) noexcept;
 };
 
 }  // namespace zc

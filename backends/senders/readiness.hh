@@ -1,10 +1,9 @@
 #pragma once
 
-// The readiness senders, by kind, for the engines that learn readiness
-// (blocking, epoll, asio).
+// The senders for the engines that learn readiness (blocking, epoll,
+// asio), which carry them out with sender::send().
 
 #include <memory>
-#include <string_view>
 
 #include "backends/sender.hh"
 
@@ -13,10 +12,10 @@ namespace zc {
 struct config;
 
 // nullptr for a kind that is not a readiness sender. `shared_by_threads`:
-// the sender will be used by several threads at once (a blocking worker's
-// connection threads); every sender is stateless between calls but for
-// splice's pipe pool, which then takes a lock.
-std::unique_ptr<sender> make_readiness_sender(sender_kind kind, const config& cfg,
-                                              bool shared_by_threads = false);
+// see make_sender().
+inline std::unique_ptr<sender> make_readiness_sender(sender_kind kind, const config& cfg,
+                                                     bool shared_by_threads = false) {
+  return make_sender(kind, cfg, engine_family::readiness, shared_by_threads);
+}
 
 }  // namespace zc

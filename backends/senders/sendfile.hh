@@ -1,7 +1,6 @@
 #pragma once
 
 #include "backends/sender.hh"
-#include "server/core/config.hh"
 
 namespace zc {
 
@@ -10,15 +9,11 @@ namespace zc {
 // to the socket without it ever entering user space.
 class sendfile_sender final : public sender {
  public:
-  explicit sendfile_sender(const config& cfg) : chunk_(cfg.io.chunk_bytes) {}
+  using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::sendfile; }
-  send_result send(int sock, reply& r) override;
-  // The body from r.body_sent on, by sendfile, in calls of at most `chunk`
-  // bytes: also splice's path for a reply that finds no pipe to borrow.
-  static send_result send_body(int sock, reply& r, std::size_t chunk) noexcept;
-
- private:
-  std::size_t chunk_;
+  plan next(reply& r) override { return steps(r, chunk_); }
+  // Also splice's path, when no pipe is free, on an engine with sendfile.
+  static plan steps(const reply& r, std::size_t chunk) noexcept;
 };
 
 }  // namespace zc

@@ -2,7 +2,6 @@
 
 #include "backends/sender.hh"
 #include "backends/senders/pipe_pool.hh"
-#include "server/core/config.hh"
 
 namespace zc {
 
@@ -10,20 +9,27 @@ namespace zc {
 // body never enters user space. A connection borrows a pipe from the
 // worker's pool for the length of one reply and gives it back empty; a pipe
 // still holding bytes when its connection dies is closed, never reused.
-// The pool is bounded (pipes_per_worker()); a reply that finds it empty
-// goes by sendfile until a pipe is free, so it is neither failed nor held.
+//
+// The pool is bounded (pipes_per_worker(), what the descriptor plan
+// reserves). A reply that finds it empty is neither failed nor held: it
+// goes by sendfile (still no copy) on an engine that has it, or else (io_uring)
+// by read_write's steps, its copies counted as such; bytes staged that way
+// leave before the reply splices again.
 class splice_sender final : public sender {
  public:
-  // `shared_by_threads`: one sender for all of a blocking worker's
-  // connection threads, so its pool takes a lock.
-  explicit splice_sender(const config& cfg, bool shared_by_threads = false);
+  // `family`: who carries the steps out. Readiness engines get non-blocking
+  // pipes (a full one is EAGAIN, not a wait); io_uring blocking ones, since
+  // its splices run in io-wq workers, which may block. `shared_by_threads`:
+  // one sender for all of a blocking worker's connection threads, so its
+  // pool takes a lock.
+  splice_sender(const config& cfg, engine_family family, bool shared_by_threads = false);
   sender_kind kind() const noexcept override { return sender_kind::splice; }
-  send_result send(int sock, reply& r) override;
+  plan next(reply& r) override;
   void release(send_scratch& s) noexcept override { pipes_.release(s); }
 
  private:
-  pipe_pool pipes_;  // non-blocking pipes: a full one is EAGAIN, not a wait
-  std::size_t chunk_;
+  pipe_pool pipes_;
+  bool has_sendfile_;  // the family drives sendfile (kinds.def): the path without a pipe
 };
 
 }  // namespace zc

@@ -1,17 +1,19 @@
 #pragma once
 
-// How a reply's bytes reach a socket on io_uring: as submitted operations,
-// not calls. A sender prepares the next step of a reply (one to three
-// linked operations) into the submission queue; the engine submits it with
-// the loop's single io_uring_enter and hands each completion back. Progress
-// lives in the reply, so a short send resumes at exactly the next byte.
+// io_uring's executor of the senders' steps (backends/senders/steps.hh):
+// a reply's bytes reach a socket as submitted operations, not calls. The
+// executor asks the sender for the next steps of a reply and prepares them
+// (one to three operations, linked) into the submission queue; the engine
+// submits them with the loop's single io_uring_enter and hands each
+// completion back. Progress lives in the reply, so a short send resumes at
+// exactly the next byte: the sender's next steps start from it.
 
 #include <liburing.h>
 
 #include <memory>
 #include <string_view>
 
-#include "backends/senders/kinds.hh"
+#include "backends/sender.hh"
 #include "server/core/config.hh"
 #include "server/core/file_cache.hh"
 #include "server/core/reply.hh"
@@ -32,12 +34,12 @@ enum class op : std::uint8_t {
 };
 
 // The most operations one step links together (read -> head -> body, or
-// head -> file -> pipe -> socket's two splices). The engine makes room for
-// this many before a sender prepares a step: a chain must enter the ring
-// whole, because a submission that ends inside a chain ends the chain there,
-// and its parts would then run unordered (a send of a staging buffer before
-// the read that fills it, a body before its head).
-inline constexpr unsigned max_step_ops = 3;
+// head -> file -> pipe -> socket's two splices): one per step of a plan.
+// The engine makes room for this many before the executor prepares a step: a chain must enter the
+// ring whole, because a submission that ends inside a chain ends the chain there, and its parts
+// would then run unordered (a send of a staging buffer before the read that fills it, a body before
+// its head).
+inline constexpr unsigned max_step_ops = plan::max_steps;
 
 // The operations of one step, in submission (and completion) order.
 struct step_ops {
@@ -47,7 +49,7 @@ struct step_ops {
   std::uint64_t want[max_step_ops] = {};  // bytes asked of each operation
 };
 
-// Per-connection scratch the io_uring senders need beyond send_scratch;
+// Per-connection scratch the io_uring executor needs beyond send_scratch;
 // it must stay put while operations that point into it are in flight.
 struct uring_scratch {
   step_ops step;
@@ -69,7 +71,7 @@ inline void target(io_uring_sqe* sqe, fd_ref f) noexcept {
 }
 
 // Supplies submission queue entries and the descriptor an operation should
-// name for a served file. While a sender prepares a step, get() never
+// name for a served file. While the executor prepares a step, get() never
 // submits: room for max_step_ops entries was made before prep() was called.
 class sqe_source {
  public:
@@ -82,27 +84,26 @@ class sqe_source {
   ~sqe_source() = default;
 };
 
-class uring_sender {
+// Carries a sender's steps out as linked operations: one executor per
+// engine, over the one sender the engine was made with.
+class executor {
  public:
-  virtual ~uring_sender() = default;
-  // Which sender this is (kinds.def), and the config value that selects it.
-  virtual sender_kind kind() const noexcept = 0;
-  std::string_view name() const noexcept { return sender_name(kind()); }
+  executor(sender& s, const config& cfg);
 
-  // Queues the next step of `r` on `sock`, every operation tagged with
+  // Queues the next steps of `r` on `sock`, every operation tagged with
   // `user_data`: at most max_step_ops, linked. Returns the number of
-  // operations queued; 0 when the reply is complete. Sets *err (errno, 0 for
-  // "file ended") when it cannot go on.
-  virtual int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t user_data,
-                   int* err) = 0;
+  // operations queued; 0 when the current part is out; -1 with *err set
+  // (errno, 0 for "file ended") when it cannot go on. Nothing is queued
+  // then: what may fail is checked before the first entry is taken.
+  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t user_data,
+           int* err);
 
   // One completion of the step, in order.
-  virtual result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) = 0;
+  result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe);
 
-  virtual void release(send_scratch& /*s*/) noexcept {}
+ private:
+  sender& sender_;
+  std::size_t zc_min_bytes_;  // io.uring.zc_min_bytes: a smaller body is copied
 };
-
-// nullptr for a kind io_uring does not drive.
-std::unique_ptr<uring_sender> make_sender(sender_kind kind, const config& cfg);
 
 }  // namespace zc::uring
