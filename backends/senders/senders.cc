@@ -24,7 +24,7 @@ std::unique_ptr<sender> make_sender(sender_kind kind, const config& cfg, engine_
     case sender_kind::mmap:
       return std::make_unique<mmap_sender>(chunk);
     case sender_kind::sendfile:
-      return std::make_unique<sendfile_sender>(chunk);
+      return std::make_unique<sendfile_sender>(cfg.io.sendfile_chunk_bytes);
     case sender_kind::splice:
       return std::make_unique<splice_sender>(cfg, family, shared_by_threads);
     case sender_kind::send_zc:

@@ -12,7 +12,8 @@ splice_sender::splice_sender(const config& cfg, engine_family family, bool share
     : sender(cfg.io.chunk_bytes),
       pipes_(family == engine_family::readiness ? O_NONBLOCK : 0, cfg.io.chunk_bytes,
              pipes_per_worker(cfg.server.workers), shared_by_threads),
-      has_sendfile_(has(traits(sender_kind::sendfile).families, family)) {}
+      has_sendfile_(has(traits(sender_kind::sendfile).families, family)),
+      sendfile_chunk_(cfg.io.sendfile_chunk_bytes) {}
 
 plan splice_sender::next(reply& r) {
   if (r.done()) return plan::of(chunk_);
@@ -26,7 +27,7 @@ plan splice_sender::next(reply& r) {
     // without one), so a later step may splice again from r.body_sent if
     // a pipe is free by then.
     if (errno == EAGAIN || errno == EMFILE || errno == ENFILE)
-      return has_sendfile_ ? sendfile_sender::steps(r, chunk_)
+      return has_sendfile_ ? sendfile_sender::steps(r, sendfile_chunk_)
                            : read_write_sender::steps(r, chunk_);
     return plan::failure(errno, "pipe2");
   }

@@ -29,7 +29,8 @@ class splice_sender final : public sender {
 
  private:
   pipe_pool pipes_;
-  bool has_sendfile_;  // the family drives sendfile (kinds.def): the path without a pipe
+  bool has_sendfile_;           // the family drives sendfile (kinds.def): the path without a pipe
+  std::size_t sendfile_chunk_;  // io.sendfile_chunk_bytes, for that path
 };
 
 }  // namespace zc

@@ -66,7 +66,10 @@ struct config {
   struct io_section {
     std::string engine = "epoll";
     std::string sender;                    // unset (""): the engine's default, see --list-backends
-    std::size_t chunk_bytes = 256 * 1024;  // largest single write/sendfile/splice step
+    std::size_t chunk_bytes = 256 * 1024;  // largest single write/splice step, staging, pipes
+    // Largest single sendfile call: no buffer stands behind it, so it can
+    // be larger (nginx's sendfile_max_chunk is 2 MiB too).
+    std::size_t sendfile_chunk_bytes = 2 * 1024 * 1024;
 
     // Each engine's own section, [io.<something>]: its settings struct and
     // keys are declared in the engine's folder, the core only holds them.

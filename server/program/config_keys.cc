@@ -559,7 +559,14 @@ const std::vector<key_spec>& key_table() {
     t.push_back(with_note(
         integer_key(
             "io", "chunk_bytes", 4096, 64 << 20, [](auto& c) -> auto& { return c.io.chunk_bytes; }),
-        "largest single write/sendfile/splice step"));
+        "largest single write or splice step, and the size of a staging buffer or pipe"));
+    t.push_back(with_note(
+        integer_key(
+            "io", "sendfile_chunk_bytes", 4096, std::int64_t{1} << 30,
+            [](auto& c) -> auto& { return c.io.sendfile_chunk_bytes; }),
+        "largest single sendfile call; it needs no buffer, so it may be larger than "
+        "chunk_bytes: each call ends with a push of a partial segment, and a larger one holds "
+        "the worker longer on one connection"));
     // Each engine's own section ([io.uring], ...), declared in its folder,
     // in the registry's order; listed whether or not the engine is built.
     for (const engine_info& e : engines())
