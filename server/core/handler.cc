@@ -135,7 +135,7 @@ void handler::redirect_to_directory(const http::request& req, std::string_view r
   out.head.push_back('/');
   if (!req.query.empty()) {
     out.head.push_back('?');
-    out.head.append(req.query);
+    append_percent_encoded(out.head, req.query, query_marks);
   }
   out.head.append("\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ");
   append_uint(out.head, s.body.size());

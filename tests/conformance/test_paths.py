@@ -157,6 +157,16 @@ def test_redirect_location_is_percent_encoded(server, tree):
     assert r.status == 200 and r.body == tree.bytes_of("/d ir/index.html")
 
 
+def test_redirect_query_is_kept_and_encoded(server, tree):
+    # The query follows the redirect, its own escapes as they came; bytes a
+    # browser would never send raw are encoded, never copied into the header.
+    r = get(server.port, "/dir?a=1&b=%20x")
+    assert r.status == 301 and r.header("location") == "/dir/?a=1&b=%20x"
+    r = get(server.port, '/dir?q=<script>"x"\xc3\xa9')
+    assert r.status == 301
+    assert r.header("location") == "/dir/?q=%3Cscript%3E%22x%22%C3%A9", r.header("location")
+
+
 def test_redirect_cannot_inject_headers(server, tree):
     r = get(server.port, "/inj%0d%0aX-Injected:%20yes")
     assert r.header("x-injected") is None, "header injected through Location"

@@ -35,6 +35,12 @@ TEST(PercentEncode, ASegmentEncodesSlashesAndSubDelims) {
             "prefix:a%2Fb%3Bc%3Dd%26e%2Bf%3Fg%23h%25i");
 }
 
+TEST(PercentEncode, AQueryKeepsItsOwnEscapesAndEncodesWhatABrowserWouldNotSend) {
+  EXPECT_EQ(encoded("a=1&b=%20x/y?z:@", query_marks), "prefix:a=1&b=%20x/y?z:@");
+  EXPECT_EQ(encoded("<script>\"\xc3\xa9`{|}^\\", query_marks),
+            "prefix:%3Cscript%3E%22%C3%A9%60%7B%7C%7D%5E%5C");
+}
+
 TEST(PercentEncode, ControlAndNonAsciiBytesAreEncodedOneByOne) {
   EXPECT_EQ(encoded(std::string_view("\0\x01\x7f", 3), path_marks), "prefix:%00%01%7F");
   EXPECT_EQ(encoded("\xc3\xa9\xff", unreserved_marks), "prefix:%C3%A9%FF");
