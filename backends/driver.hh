@@ -75,6 +75,7 @@ namespace zc {
 struct driver_conn : timer_node {
   driver_conn(const config& cfg, handler& h) : proto(cfg, h) {}
   connection proto;
+  send_state sending;  // the sender's own per-connection state (splice's pipe)
   bool in_use = false;
   bool lingering = false;
 };
@@ -141,7 +142,7 @@ class conn_driver {
         if constexpr (completion_port)
           res = port_.send(c, r);
         else
-          res = sender_.send_reply(sock_of(c), r);
+          res = sender_.send_reply(sock_of(c), r, c.sending);
         if constexpr (requires { port_.after_send(c, now); }) now = port_.after_send(c, now);
         if (res.status == send_status::in_flight) return arm(c, conn_timers::send, now);
         if (res.status == send_status::again) {
@@ -153,7 +154,7 @@ class conn_driver {
           return port_.wait_writable(c);
         }
         if (res.status == send_status::failed) return send_failed(c, res);
-        sender_.release(r.scratch);
+        sender_.release(c.sending);
         const bool linger = c.proto.linger_on_close();
         if (c.proto.reply_sent())
           return linger || input_waiting(c) ? start_linger(c, now) : close(c);
@@ -222,7 +223,7 @@ class conn_driver {
       c.lingering = false;
       return port_.release(c);
     }
-    sender_.release(c.proto.current().scratch);
+    sender_.release(c.sending);
     c.proto.reset();
     c.in_use = false;
     c.lingering = false;
@@ -233,7 +234,7 @@ class conn_driver {
 
   // A completion port's closed connection that no operation names any more.
   void finished(C& c) {
-    sender_.release(c.proto.current().scratch);
+    sender_.release(c.sending);
     c.proto.reset();
     free_.push_back(&c);
     --live_;

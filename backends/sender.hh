@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "backends/senders/kinds.hh"
+#include "backends/senders/send_state.hh"
 #include "backends/senders/steps.hh"
 #include "server/core/reply.hh"
 
@@ -49,26 +50,27 @@ class sender {
   std::string_view name() const noexcept { return sender_name(kind()); }
 
   // The next steps of the current part of `r` (for an ordinary reply, the
-  // reply), from its progress: empty once the part is out. Not const: a
-  // sender may lend the reply a resource for them (splice's pipe).
-  virtual plan next(reply& r) = 0;
+  // reply), from its progress and the connection's `st`: empty once the
+  // part is out. Not const: a sender may lend the connection a resource
+  // for them (splice's pipe, in `st`).
+  virtual plan next(reply& r, send_state& st) = 0;
 
-  // The connection is done with the reply's scratch (reply finished or
-  // connection closing): give back pooled resources.
-  virtual void release(send_scratch& /*s*/) noexcept {}
+  // The connection is done with what it was lent (reply finished or
+  // connection closing): give pooled resources back.
+  virtual void release(send_state& /*st*/) noexcept {}
 
   // The readiness executor (backends/senders/readiness.cc): carries next()
   // out on a non-blocking (or time-sliced) socket, one counted system call
   // a step, as long as the socket takes bytes.
-  send_result send(int sock, reply& r);
+  send_result send(int sock, reply& r, send_state& st);
 
   // The whole reply, what readiness engines call: part after part, each
   // sent by send() as if it were a reply of its own (a
   // multipart/byteranges body is a sequence of heads and file ranges; see
   // server/core/multipart.hh).
-  send_result send_reply(int sock, reply& r) {
+  send_result send_reply(int sock, reply& r, send_state& st) {
     for (;;) {
-      const send_result res = send(sock, r);
+      const send_result res = send(sock, r, st);
       if (res.status != send_status::done || !r.next_part()) return res;
     }
   }
@@ -93,9 +95,9 @@ struct step_outcome {
 // stops. A step cut short ends its plan: the sender, asked again, says
 // what is left, so the next step starts at exactly the next byte.
 template <class CarryOut>
-send_result carry_out_plans(sender& s, reply& r, CarryOut&& carry_out) {
+send_result carry_out_plans(sender& s, reply& r, send_state& state, CarryOut&& carry_out) {
   for (;;) {
-    const plan p = s.next(r);
+    const plan p = s.next(r, state);
     if (p.failed()) return {send_status::failed, p.err, p.op};
     if (p.count == 0) return {send_status::done, 0, {}};
     for (const step st : p) {

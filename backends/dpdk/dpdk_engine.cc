@@ -391,7 +391,7 @@ send_result dpdk_engine::body_sender::send(conn& c, reply& r) {
   for (;;) {
     // The sender's steps until the part is out or the stack's send buffer
     // is full.
-    res = carry_out_plans(*sender_, r,
+    res = carry_out_plans(*sender_, r, c.sending,
                           [&](step st, std::size_t chunk) { return carry_out(st, c, r, chunk); });
     if (res.status != send_status::done || !r.next_part()) break;
   }

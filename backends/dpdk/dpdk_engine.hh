@@ -49,7 +49,7 @@ class dpdk_engine final : public engine {
    public:
     body_sender(dpdk_engine& e, std::unique_ptr<sender> s) : e_(e), sender_(std::move(s)) {}
     send_result send(conn& c, reply& r);
-    void release(send_scratch& s) noexcept { sender_->release(s); }
+    void release(send_state& st) noexcept { sender_->release(st); }
 
    private:
     step_outcome carry_out(step st, conn& c, reply& r, std::size_t chunk);

@@ -140,7 +140,7 @@ io_uring_engine::~io_uring_engine() {
   // Tearing the ring down cancels and waits for whatever is still in flight;
   // only then may the memory those operations name go.
   if (ring_ready_) io_uring_queue_exit(&ring_);
-  driver_.for_each_conn([this](conn& c) { sender_->release(c.proto.current().scratch); });
+  driver_.for_each_conn([this](conn& c) { sender_->release(c.sending); });
   if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes_);
   if (bufs_ != nullptr) ::munmap(bufs_, bufs_bytes_);
 }
@@ -349,7 +349,7 @@ void io_uring_engine::on_send(conn& c, const io_uring_cqe& cqe, std::int64_t now
     const file_ref& f = c.proto.current().file;
     if (c.zc_hold.empty() || c.zc_hold.back().get() != f.get()) c.zc_hold.push_back(f);
   }
-  const uring::result res = steps_.complete(c.proto.current(), c.us, cqe);
+  const uring::result res = steps_.complete(c.proto.current(), c.sending, c.us, cqe);
   --c.step_left;
   if (c.closing) return maybe_finalize(c);
   if (res == uring::result::failed) {
@@ -409,7 +409,8 @@ send_result io_uring_engine::send(conn& c, reply& r) {
     int err = 0;
     reserve(uring::max_step_ops);
     in_chain_ = true;
-    const int n = steps_.prep(*this, sock(c), r, c.us, op_tag::of(c, op_tag::send).bits(), &err);
+    const int n =
+        steps_.prep(*this, sock(c), r, c.sending, c.us, op_tag::of(c, op_tag::send).bits(), &err);
     in_chain_ = false;
     if (n < 0) return {send_status::failed, err, sender_->name()};
     if (n > 0) {

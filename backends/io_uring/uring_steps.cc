@@ -88,11 +88,11 @@ bool still_holds(const reply& r, std::uint64_t len, int* err) {
 executor::executor(sender& s, const config& cfg)
     : sender_(s), zc_min_bytes_(cfg.io.sections.get<uring_settings>().zc_min_bytes) {}
 
-int executor::prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t ud,
-                   int* err) {
+int executor::prep(sqe_source& q, fd_ref sock, reply& r, send_state& pipe, uring_scratch& u,
+                   std::uint64_t ud, int* err) {
   u.step = {};
   if (r.body != body_kind::file) return prep_memory(q, sock, r, u, ud);
-  const plan p = sender_.next(r);
+  const plan p = sender_.next(r, pipe);
   if (p.failed()) {
     *err = p.err;
     return -1;
@@ -124,7 +124,7 @@ int executor::prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::
   // by a read earlier in the chain, or staged by an earlier step.
   char* staged = s.buf.get() + s.buf_off;
   std::size_t staged_len = s.buf_len - s.buf_off;
-  std::uint64_t in_pipe = s.in_pipe;
+  std::uint64_t in_pipe = pipe.in_pipe;
   for (std::uint8_t i = 0; i < p.count; ++i) {
     const bool linked = i + 1 < p.count;
     // No default: a step added to the vocabulary is decided here (-Wswitch).
@@ -202,7 +202,7 @@ int executor::prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::
         // The input end is the file (fixed: SPLICE_F_FD_IN_FIXED), the
         // output end (sqe->fd) the pipe, an ordinary descriptor.
         io_uring_prep_splice(sqe, f.fd, static_cast<std::int64_t>(r.offset + r.body_sent),
-                             s.pipe_wr, -1, static_cast<unsigned>(in_pipe),
+                             pipe.pipe_wr, -1, static_cast<unsigned>(in_pipe),
                              SPLICE_F_MOVE | (f.fixed ? SPLICE_F_FD_IN_FIXED : 0u));
         link_if(sqe, linked);
         push(u.step, op::splice_in, in_pipe);
@@ -211,7 +211,7 @@ int executor::prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::
       case step::drain_pipe: {
         const unsigned more = left > in_pipe ? SPLICE_F_MORE : 0u;
         io_uring_sqe* sqe = next_sqe(q, ud);
-        io_uring_prep_splice(sqe, s.pipe_rd, -1, sock.fd, -1, static_cast<unsigned>(in_pipe),
+        io_uring_prep_splice(sqe, pipe.pipe_rd, -1, sock.fd, -1, static_cast<unsigned>(in_pipe),
                              SPLICE_F_MOVE | more);
         target(sqe, sock);  // the splice's output end is sqe->fd
         link_if(sqe, linked);
@@ -227,7 +227,7 @@ int executor::prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::
   return u.step.count;
 }
 
-result executor::complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) {
+result executor::complete(reply& r, send_state& pipe, uring_scratch& u, const io_uring_cqe& cqe) {
   const op o = u.step.ops[u.step.done++];
   if (cqe.res == -ECANCELED) return result::ok;  // a link broke before it; redo from progress
   if (cqe.res < 0) return result::failed;
@@ -270,10 +270,10 @@ result executor::complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe) {
       break;
     case op::splice_in:
       if (n == 0) return result::failed;
-      s.in_pipe += n;
+      pipe.in_pipe += n;
       break;
     case op::splice_out:
-      s.in_pipe -= n;
+      pipe.in_pipe -= n;
       r.body_sent += n;
       break;
   }

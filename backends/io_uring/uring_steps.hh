@@ -95,11 +95,11 @@ class executor {
   // operations queued; 0 when the current part is out; -1 with *err set
   // (errno, 0 for "file ended") when it cannot go on. Nothing is queued
   // then: what may fail is checked before the first entry is taken.
-  int prep(sqe_source& q, fd_ref sock, reply& r, uring_scratch& u, std::uint64_t user_data,
-           int* err);
+  int prep(sqe_source& q, fd_ref sock, reply& r, send_state& st, uring_scratch& u,
+           std::uint64_t user_data, int* err);
 
   // One completion of the step, in order.
-  result complete(reply& r, uring_scratch& u, const io_uring_cqe& cqe);
+  result complete(reply& r, send_state& st, uring_scratch& u, const io_uring_cqe& cqe);
 
  private:
   sender& sender_;

@@ -17,7 +17,7 @@ class mmap_sender final : public sender {
  public:
   using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::mmap; }
-  plan next(reply& r) override;
+  plan next(reply& r, send_state& st) override;
 };
 
 }  // namespace zc

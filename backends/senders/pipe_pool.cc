@@ -42,14 +42,14 @@ pipe_pool::~pipe_pool() {
   }
 }
 
-bool pipe_pool::acquire(send_scratch& s) noexcept {
+bool pipe_pool::acquire(send_state& s) noexcept {
   if (s.pipe_rd >= 0) return true;
   if (!threads_) return acquire_locked(s);
   std::lock_guard lock(mu_);
   return acquire_locked(s);
 }
 
-bool pipe_pool::acquire_locked(send_scratch& s) noexcept {
+bool pipe_pool::acquire_locked(send_state& s) noexcept {
   if (!idle_.empty()) {
     std::tie(s.pipe_rd, s.pipe_wr) = idle_.back();
     idle_.pop_back();
@@ -73,14 +73,14 @@ bool pipe_pool::acquire_locked(send_scratch& s) noexcept {
   return true;
 }
 
-void pipe_pool::release(send_scratch& s) noexcept {
+void pipe_pool::release(send_state& s) noexcept {
   if (s.pipe_rd < 0) return;
   if (!threads_) return release_locked(s);
   std::lock_guard lock(mu_);
   release_locked(s);
 }
 
-void pipe_pool::release_locked(send_scratch& s) noexcept {
+void pipe_pool::release_locked(send_state& s) noexcept {
   if (s.in_pipe == 0 && (max_ != 0 || idle_.size() < max_idle)) {
     idle_.emplace_back(s.pipe_rd, s.pipe_wr);
   } else {

@@ -1,7 +1,7 @@
 #pragma once
 
 // The pipes a splice sender moves bodies through: one borrowed per reply
-// (send_scratch::pipe_rd/pipe_wr) and given back empty; a pipe still
+// (send_state::pipe_rd/pipe_wr) and given back empty; a pipe still
 // holding bytes when its reply ends is closed, never reused. Shared by the
 // readiness splice sender (non-blocking pipes) and io_uring's (blocking
 // pipes: its splices run in io-wq workers, which may block).
@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/core/reply.hh"
+#include "backends/senders/send_state.hh"
 
 namespace zc {
 
@@ -47,15 +47,15 @@ class pipe_pool {
 
   // Gives `s` a pipe unless it has one; false with errno set when none can
   // be had: EAGAIN when the pool is at its bound, else pipe2's errno.
-  bool acquire(send_scratch& s) noexcept;
+  bool acquire(send_state& s) noexcept;
   // Takes `s`'s pipe back (to the pool if empty, else closed).
-  void release(send_scratch& s) noexcept;
+  void release(send_state& s) noexcept;
   // What one pipe holds: the size granted to the last pipe made.
   std::size_t pipe_size() const noexcept { return pipe_size_.load(std::memory_order_relaxed); }
 
  private:
-  bool acquire_locked(send_scratch& s) noexcept;
-  void release_locked(send_scratch& s) noexcept;
+  bool acquire_locked(send_state& s) noexcept;
+  void release_locked(send_state& s) noexcept;
 
   int flags_;
   int want_;

@@ -10,7 +10,7 @@ class read_write_sender final : public sender {
  public:
   using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::read_write; }
-  plan next(reply& r) override { return steps(r, chunk_); }
+  plan next(reply& r, send_state& /*st*/) override { return steps(r, chunk_); }
   // Also splice's path on an engine without sendfile, when no pipe is free.
   static plan steps(const reply& r, std::size_t chunk) noexcept;
 };

@@ -63,7 +63,7 @@ outcome gathered(int sock, reply& r, iovec body, std::size_t* body_out) noexcept
   return static_cast<std::size_t>(n) == want ? whole : cut;
 }
 
-outcome carry_out(step st, int sock, reply& r, std::size_t chunk) noexcept {
+outcome carry_out(step st, int sock, reply& r, send_state& pipe, std::size_t chunk) noexcept {
   send_scratch& s = r.scratch;
   std::size_t body = 0;
   // No default: a step added to the vocabulary is decided here (-Wswitch).
@@ -147,21 +147,21 @@ outcome carry_out(step st, int sock, reply& r, std::size_t chunk) noexcept {
       loff_t off = static_cast<loff_t>(r.offset + r.body_sent);
       const auto want =
           static_cast<std::size_t>(std::min<std::uint64_t>(r.length - r.body_sent, chunk));
-      const ssize_t n = sys::splice(r.file->fd.get(), &off, s.pipe_wr, nullptr, want,
+      const ssize_t n = sys::splice(r.file->fd.get(), &off, pipe.pipe_wr, nullptr, want,
                                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0) return failed(errno, "splice");  // the pipe is empty: no EAGAIN to wait on
       if (n == 0) return file_ended("splice");
-      s.in_pipe = static_cast<std::size_t>(n);
+      pipe.in_pipe = static_cast<std::size_t>(n);
       return whole;
     }
     case step::drain_pipe: {
-      const unsigned more = r.length - r.body_sent > s.in_pipe ? SPLICE_F_MORE : 0u;
-      const ssize_t n = sys::splice(s.pipe_rd, nullptr, sock, nullptr, s.in_pipe,
+      const unsigned more = r.length - r.body_sent > pipe.in_pipe ? SPLICE_F_MORE : 0u;
+      const ssize_t n = sys::splice(pipe.pipe_rd, nullptr, sock, nullptr, pipe.in_pipe,
                                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK | more);
       if (n < 0) return from_errno("splice");
-      s.in_pipe -= static_cast<std::size_t>(n);
+      pipe.in_pipe -= static_cast<std::size_t>(n);
       r.body_sent += static_cast<std::uint64_t>(n);
-      return s.in_pipe == 0 ? whole : cut;
+      return pipe.in_pipe == 0 ? whole : cut;
     }
     case step::mapped_zc:
       // Completion engines only (kinds.def): a readiness engine never hears
@@ -173,9 +173,9 @@ outcome carry_out(step st, int sock, reply& r, std::size_t chunk) noexcept {
 
 }  // namespace
 
-send_result sender::send(int sock, reply& r) {
-  return carry_out_plans(*this, r,
-                         [&](step st, std::size_t chunk) { return carry_out(st, sock, r, chunk); });
+send_result sender::send(int sock, reply& r, send_state& st) {
+  return carry_out_plans(
+      *this, r, st, [&](step s, std::size_t chunk) { return carry_out(s, sock, r, st, chunk); });
 }
 
 }  // namespace zc

@@ -2,7 +2,7 @@
 
 namespace zc {
 
-plan readv_writev_sender::next(reply& r) {
+plan readv_writev_sender::next(reply& r, send_state& /*st*/) {
   plan p = plan::of(chunk_);
   if (r.done()) return p;
   if (r.body != body_kind::file) return p.then(step::head_memory);

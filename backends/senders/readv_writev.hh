@@ -11,7 +11,7 @@ class readv_writev_sender final : public sender {
  public:
   using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::readv_writev; }
-  plan next(reply& r) override;
+  plan next(reply& r, send_state& st) override;
 };
 
 }  // namespace zc

@@ -14,7 +14,7 @@ class send_zc_sender final : public sender {
  public:
   using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::send_zc; }
-  plan next(reply& r) override;
+  plan next(reply& r, send_state& st) override;
 };
 
 }  // namespace zc

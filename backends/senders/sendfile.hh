@@ -11,7 +11,7 @@ class sendfile_sender final : public sender {
  public:
   using sender::sender;
   sender_kind kind() const noexcept override { return sender_kind::sendfile; }
-  plan next(reply& r) override { return steps(r, chunk_); }
+  plan next(reply& r, send_state& /*st*/) override { return steps(r, chunk_); }
   // Also splice's path, when no pipe is free, on an engine with sendfile.
   static plan steps(const reply& r, std::size_t chunk) noexcept;
 };

@@ -15,13 +15,12 @@ splice_sender::splice_sender(const config& cfg, engine_family family, bool share
       has_sendfile_(has(traits(sender_kind::sendfile).families, family)),
       sendfile_chunk_(cfg.io.sendfile_chunk_bytes) {}
 
-plan splice_sender::next(reply& r) {
+plan splice_sender::next(reply& r, send_state& st) {
   if (r.done()) return plan::of(chunk_);
   if (r.body != body_kind::file) return plan::of(chunk_).then(step::head_memory);
-  send_scratch& s = r.scratch;
   // Staged when no pipe was free: those bytes go first.
-  if (s.buf_off < s.buf_len) return read_write_sender::steps(r, chunk_);
-  if (!pipes_.acquire(s)) {
+  if (r.scratch.buf_off < r.scratch.buf_len) return read_write_sender::steps(r, chunk_);
+  if (!pipes_.acquire(st)) {
     // Every pipe of the pool is lent (EAGAIN), or the process is out of
     // descriptors for a new one. Nothing sits in a pipe (in_pipe is 0
     // without one), so a later step may splice again from r.body_sent if
@@ -34,7 +33,7 @@ plan splice_sender::next(reply& r) {
   plan p = plan::of(pipes_.pipe_size());
   if (!r.head_done()) p.then(step::head_more);
   if (r.body_sent == r.length) return p;
-  if (s.in_pipe == 0) p.then(step::fill_pipe);
+  if (st.in_pipe == 0) p.then(step::fill_pipe);
   return p.then(step::drain_pipe);
 }
 

@@ -24,8 +24,8 @@ class splice_sender final : public sender {
   // pool takes a lock.
   splice_sender(const config& cfg, engine_family family, bool shared_by_threads = false);
   sender_kind kind() const noexcept override { return sender_kind::splice; }
-  plan next(reply& r) override;
-  void release(send_scratch& s) noexcept override { pipes_.release(s); }
+  plan next(reply& r, send_state& st) override;
+  void release(send_state& st) noexcept override { pipes_.release(st); }
 
  private:
   pipe_pool pipes_;

@@ -17,17 +17,16 @@ namespace zc {
 
 enum class body_kind : std::uint8_t { none, memory, file };
 
-// Per-connection resources a sender keeps between calls (a staging buffer
-// for the copying senders, a pipe for splice). They outlive one reply so
-// that a keep-alive connection does not allocate per request.
+// The staging buffer a copying sender reads a file range into. It
+// outlives one reply so that a keep-alive connection does not allocate per
+// request; the connection gives it back to the buffer pool when idle, and
+// a part boundary empties it. What else a sender keeps per connection (a
+// borrowed pipe) is the senders' own (send_state, backends/sender.hh).
 struct send_scratch {
   std::unique_ptr<char[]> buf;
   std::size_t buf_cap = 0;
   std::size_t buf_off = 0;  // first staged byte not yet sent
   std::size_t buf_len = 0;  // staged bytes, buf[0 .. buf_len)
-  int pipe_rd = -1;
-  int pipe_wr = -1;
-  std::size_t in_pipe = 0;  // bytes spliced into the pipe, not yet out of it
 };
 
 struct reply {

@@ -24,7 +24,7 @@ struct test_conn : driver_conn {
 
 struct test_sender {
   int released = 0;
-  void release(send_scratch&) noexcept { ++released; }
+  void release(send_state&) noexcept { ++released; }
 };
 
 // Records what the driver asks; a reply goes out in one step, in flight

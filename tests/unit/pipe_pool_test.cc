@@ -31,7 +31,7 @@ TEST(PipePool, PerWorkerShareIsABoundedFractionOfTheLimit) {
 
 TEST(PipePool, AcquireIsIdempotentAndAnEmptyPipeIsReused) {
   pipe_pool pool(O_NONBLOCK, 1 << 16, 2);
-  send_scratch s;
+  send_state s;
   ASSERT_TRUE(pool.acquire(s));
   const int rd = s.pipe_rd, wr = s.pipe_wr;
   ASSERT_TRUE(pool.acquire(s));  // has one: keeps it
@@ -39,7 +39,7 @@ TEST(PipePool, AcquireIsIdempotentAndAnEmptyPipeIsReused) {
   pool.release(s);
   EXPECT_EQ(s.pipe_rd, -1);
   EXPECT_TRUE(is_open(rd));  // idle in the pool
-  send_scratch t;
+  send_state t;
   ASSERT_TRUE(pool.acquire(t));
   EXPECT_EQ(t.pipe_rd, rd);
   EXPECT_EQ(t.pipe_wr, wr);
@@ -48,7 +48,7 @@ TEST(PipePool, AcquireIsIdempotentAndAnEmptyPipeIsReused) {
 
 TEST(PipePool, APipeStillHoldingBytesIsClosedNotReused) {
   pipe_pool pool(O_NONBLOCK, 1 << 16, 1);
-  send_scratch s;
+  send_state s;
   ASSERT_TRUE(pool.acquire(s));
   ASSERT_EQ(::write(s.pipe_wr, "abc", 3), 3);
   s.in_pipe = 3;
@@ -56,7 +56,7 @@ TEST(PipePool, APipeStillHoldingBytesIsClosedNotReused) {
   pool.release(s);
   EXPECT_FALSE(is_open(rd));
   // Its place in the bound is free again: a fresh, empty pipe.
-  send_scratch t;
+  send_state t;
   ASSERT_TRUE(pool.acquire(t));
   char c;
   EXPECT_EQ(::read(t.pipe_rd, &c, 1), -1);
@@ -66,7 +66,7 @@ TEST(PipePool, APipeStillHoldingBytesIsClosedNotReused) {
 
 TEST(PipePool, ABoundedPoolSaysEagainWhenEveryPipeIsLent) {
   pipe_pool pool(O_NONBLOCK, 1 << 16, 2);
-  send_scratch a, b, c;
+  send_state a, b, c;
   ASSERT_TRUE(pool.acquire(a));
   ASSERT_TRUE(pool.acquire(b));
   errno = 0;
@@ -84,7 +84,7 @@ TEST(PipePool, OutOfDescriptorsIsEmfileAndNothingLeaks) {
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
   std::vector<int> held;
   pipe_pool pool(O_NONBLOCK, 1 << 16);
-  send_scratch s;
+  send_state s;
   {
     // Lower the limit to just above what is open now, then take the rest.
     rlimit low = old;
@@ -106,7 +106,7 @@ TEST(PipePool, OutOfDescriptorsIsEmfileAndNothingLeaks) {
 
 TEST(PipePool, ThePipeIsAskedToHoldTheChunk) {
   pipe_pool pool(O_NONBLOCK, 256 * 1024, 1);
-  send_scratch s;
+  send_state s;
   ASSERT_TRUE(pool.acquire(s));
   EXPECT_EQ(static_cast<std::size_t>(::fcntl(s.pipe_wr, F_GETPIPE_SZ)), pool.pipe_size());
   EXPECT_GE(pool.pipe_size(), 256u * 1024);  // within the default pipe-max-size of 1 MiB
@@ -120,7 +120,7 @@ TEST(PipePool, ASharedPoolNeverLendsOnePipeTwiceNorPassesItsBound) {
   std::vector<std::atomic<int>> holders(4096);
   auto work = [&] {
     for (int i = 0; i < 20'000; ++i) {
-      send_scratch s;
+      send_state s;
       if (!pool.acquire(s)) continue;
       if (holders[static_cast<std::size_t>(s.pipe_rd)].fetch_add(1) != 0) ++doubled;
       const int now = ++lent;

@@ -116,7 +116,7 @@ class SenderContract : public ::testing::TestWithParam<sender_kind> {
   // peer whenever the socket is full. Returns the final result.
   send_result pump(tcp_pair& p, reply& r, std::string& got, int* again_count) {
     for (;;) {
-      const send_result res = sender_->send(p.server.get(), r);
+      const send_result res = sender_->send(p.server.get(), r, state_);
       if (res.status != send_status::again) return res;
       ++*again_count;
       p.drain(got, 7919);
@@ -129,6 +129,7 @@ class SenderContract : public ::testing::TestWithParam<sender_kind> {
   std::unique_ptr<file_cache> cache_;
   config cfg_;
   std::unique_ptr<sender> sender_;
+  send_state state_;  // the connection's: splice's pipe
 };
 
 TEST_P(SenderContract, AReplyArrivesWholeThroughManyShortWrites) {
@@ -142,7 +143,7 @@ TEST_P(SenderContract, AReplyArrivesWholeThroughManyShortWrites) {
   ASSERT_EQ(res.status, send_status::done) << res.op << ": " << res.err;
   EXPECT_TRUE(r.done());
   EXPECT_GT(agains, 10) << "the socket never filled: the test proved nothing";
-  sender_->release(r.scratch);
+  sender_->release(state_);
   p.drain_rest(got);
   ASSERT_EQ(got.size(), r.head.size() + length);
   EXPECT_EQ(got.substr(0, r.head.size()), r.head);
@@ -173,14 +174,14 @@ TEST_P(SenderContract, AFileThatShrinksIsReportedAsEndedNeverPadded) {
   std::string got;
   int agains = 0;
   // The first part of the reply goes out; then the file loses its tail.
-  const send_result first = sender_->send(p.server.get(), r);
+  const send_result first = sender_->send(p.server.get(), r, state_);
   ASSERT_EQ(first.status, send_status::again);
   const std::size_t keep = file_size / 2;
   ASSERT_EQ(::truncate((dir_ + "/f").c_str(), static_cast<off_t>(keep)), 0);
   const send_result res = pump(p, r, got, &agains);
   EXPECT_EQ(res.status, send_status::failed);
   EXPECT_EQ(res.err, 0) << "a shrunk file is 'ended' (err 0), not an error: " << res.op;
-  sender_->release(r.scratch);
+  sender_->release(state_);
   p.drain_rest(got);
   // Whatever left is a prefix of the reply, and no byte past the new end.
   ASSERT_GE(got.size(), r.head.size());
@@ -216,7 +217,7 @@ TEST_P(SenderContract, MakesOnlyTheCallsItsAnatomySays) {
   std::string got;
   int agains = 0;
   ASSERT_EQ(pump(p, r, got, &agains).status, send_status::done);
-  sender_->release(r.scratch);
+  sender_->release(state_);
   for (std::size_t i = 0; i < sys::call_count; ++i) {
     const auto call = static_cast<sys::call>(i);
     const std::uint64_t n = c.calls[i].get() - before[i];

@@ -53,63 +53,68 @@ using enum step;
 TEST(SenderSteps, ReadWriteReadsBeforeTheHeadThenWritesEach) {
   auto s = make(sender_kind::read_write);
   reply r = file_reply(5000);
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{stage, head, staged}));
-  EXPECT_EQ(s->next(r).chunk, 1000u);
+  send_state st;  // the connection's: splice's pipe
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{stage, head, staged}));
+  EXPECT_EQ(s->next(r, st).chunk, 1000u);
   // The read filled 1000 bytes; the head left in part.
   r.scratch.buf = std::make_unique<char[]>(1000);
   r.scratch.buf_cap = r.scratch.buf_len = 1000;
   r.head_sent = 3;
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{head, staged}));
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{head, staged}));
   // The head is out, 400 staged bytes too.
   r.head_sent = r.head.size();
   r.scratch.buf_off = 400;
   r.body_sent = 400;
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{staged}));
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{staged}));
   r.scratch.buf_off = 1000;
   r.body_sent = 1000;
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{stage, staged}));
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{stage, staged}));
   r.body_sent = 5000;
-  EXPECT_EQ(s->next(r).count, 0);
+  EXPECT_EQ(s->next(r, st).count, 0);
 }
 
 TEST(SenderSteps, OnlyReadWriteWritesAMemoryBodyApartFromItsHead) {
   reply r = memory_reply();
-  EXPECT_EQ(steps_of(make(sender_kind::read_write)->next(r)), (std::vector<step>{head, memory}));
+  send_state st;
+  EXPECT_EQ(steps_of(make(sender_kind::read_write)->next(r, st)),
+            (std::vector<step>{head, memory}));
   for (sender_kind k :
        {sender_kind::readv_writev, sender_kind::mmap, sender_kind::sendfile, sender_kind::splice})
-    EXPECT_EQ(steps_of(make(k)->next(r)), (std::vector<step>{head_memory})) << sender_name(k);
-  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r)),
+    EXPECT_EQ(steps_of(make(k)->next(r, st)), (std::vector<step>{head_memory})) << sender_name(k);
+  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r, st)),
             (std::vector<step>{head_memory}));
 }
 
 TEST(SenderSteps, EachSenderSaysItsAnatomy) {
   reply r = file_reply(5000);
-  EXPECT_EQ(steps_of(make(sender_kind::readv_writev)->next(r)),
+  send_state st;  // the connection's: splice's pipe
+  EXPECT_EQ(steps_of(make(sender_kind::readv_writev)->next(r, st)),
             (std::vector<step>{stage, head_staged}));
-  EXPECT_EQ(steps_of(make(sender_kind::mmap)->next(r)), (std::vector<step>{head_mapped}));
-  EXPECT_EQ(steps_of(make(sender_kind::sendfile)->next(r)),
+  EXPECT_EQ(steps_of(make(sender_kind::mmap)->next(r, st)), (std::vector<step>{head_mapped}));
+  EXPECT_EQ(steps_of(make(sender_kind::sendfile)->next(r, st)),
             (std::vector<step>{head_more, sendfile}));
-  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r)),
+  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r, st)),
             (std::vector<step>{head_more, mapped_zc}));
   r.head_sent = r.head.size();
-  EXPECT_EQ(steps_of(make(sender_kind::sendfile)->next(r)), (std::vector<step>{sendfile}));
-  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r)),
+  EXPECT_EQ(steps_of(make(sender_kind::sendfile)->next(r, st)), (std::vector<step>{sendfile}));
+  EXPECT_EQ(steps_of(make(sender_kind::send_zc, engine_family::completion)->next(r, st)),
             (std::vector<step>{mapped_zc}));
 }
 
 TEST(SenderSteps, SpliceDrainsWhatThePipeHoldsBeforeFillingItAgain) {
   auto s = make(sender_kind::splice);
   reply r = file_reply(5000);
-  const plan first = s->next(r);
+  send_state st;  // the connection's: splice's pipe
+  const plan first = s->next(r, st);
   EXPECT_EQ(steps_of(first), (std::vector<step>{head_more, fill_pipe, drain_pipe}));
-  EXPECT_EQ(first.chunk, static_cast<std::uint64_t>(::fcntl(r.scratch.pipe_wr, F_GETPIPE_SZ)))
+  EXPECT_EQ(first.chunk, static_cast<std::uint64_t>(::fcntl(st.pipe_wr, F_GETPIPE_SZ)))
       << "a step moves what one pipe holds";
   r.head_sent = r.head.size();
-  r.scratch.in_pipe = 10;
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{drain_pipe}));
-  r.scratch.in_pipe = 0;
-  EXPECT_EQ(steps_of(s->next(r)), (std::vector<step>{fill_pipe, drain_pipe}));
-  s->release(r.scratch);
+  st.in_pipe = 10;
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{drain_pipe}));
+  st.in_pipe = 0;
+  EXPECT_EQ(steps_of(s->next(r, st)), (std::vector<step>{fill_pipe, drain_pipe}));
+  s->release(st);
 }
 
 TEST(SenderSteps, SpliceWithoutAPipeTakesTheFamilysPathWithoutOne) {
@@ -117,17 +122,21 @@ TEST(SenderSteps, SpliceWithoutAPipeTakesTheFamilysPathWithoutOne) {
     auto s = make(sender_kind::splice, f);
     // pipes_per_worker() lends at least 2 at a time: take every one.
     std::vector<reply> holders;
+    std::vector<send_state> states;
+    holders.reserve(64);
+    states.reserve(64);
     for (;;) {
       holders.push_back(file_reply(5000));
-      const plan p = s->next(holders.back());
+      states.emplace_back();
+      const plan p = s->next(holders.back(), states.back());
       if (p.count == 0 || p.steps[1] != fill_pipe) break;
     }
-    const std::vector<step> without = steps_of(s->next(holders.back()));
+    const std::vector<step> without = steps_of(s->next(holders.back(), states.back()));
     if (f == engine_family::readiness)
       EXPECT_EQ(without, (std::vector<step>{head_more, sendfile}));
     else
       EXPECT_EQ(without, (std::vector<step>{stage, head, staged}));
-    for (reply& r : holders) s->release(r.scratch);
+    for (send_state& st : states) s->release(st);
   }
 }
 
