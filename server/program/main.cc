@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,10 +118,9 @@ void load_busy_page(const zc::config& cfg, int root_fd, const zc::file_policy& p
   ::open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  zc::sys::unique_fd fd(
-      static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how)));
+  zc::sys::unique_fd fd(zc::sys::openat2(root_fd, rel.c_str(), &how));
   std::string body(most + 1, '\0');
-  ssize_t n = fd ? ::read(fd.get(), body.data(), body.size()) : -1;
+  const ssize_t n = fd ? zc::sys::read(fd.get(), body.data(), body.size()) : -1;
   if (n < 0) {
     spdlog::warn(
         "error_pages.503 = \"{}\": {}; a connection past server.max_connections gets "
